@@ -24,3 +24,8 @@ __all__ = [
     "load_corpus",
     "normalize_hint",
 ]
+
+from ._answer import Answer, Result  # noqa: E402
+from ._engine import BuildStats, Engine, Settings  # noqa: E402
+
+__all__ += ["Answer", "BuildStats", "Engine", "Result", "Settings"]

@@ -88,11 +88,16 @@ class Analyzer:
         """Index terms for ``text``, in order, repeats kept (BM25 counts them)."""
         out: list[str] = []
         for word in split_words(text):
-            parts = [word] if "-" not in word else [word.replace("-", ""), *word.split("-")]
-            for part in parts:
-                term = self._term(part)
+            if "-" not in word:
+                term = self._term(word)
                 if term:
                     out.append(term)
+                continue
+            # "X-Spaces" also counts as "x" and "spaces"; "a-t-elle" is only stopwords.
+            parts = [t for t in map(self._term, word.split("-")) if t]
+            if len(parts) > 1:
+                out.append(strip_accents(word.replace("-", "")))
+            out.extend(parts)
         return out
 
     def _term(self, word: str) -> str | None:

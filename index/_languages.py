@@ -71,9 +71,9 @@ class LanguageDetector:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self.languages = languages
-        self._closed = LanguageIdentifier.from_modelpath(MODEL_FILE, norm_probs=True)
+        self._closed = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._closed.set_languages(list(languages))
-        self._open = LanguageIdentifier.from_modelpath(MODEL_FILE, norm_probs=True)
+        self._open = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._lock = threading.Lock()
 
     def classify(self, text: str) -> tuple[str, float]:

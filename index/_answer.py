@@ -1,0 +1,82 @@
+"""What the engine returns: an answer and its quoted, attributed results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One quoted passage, its source, and its version in the answer language."""
+
+    article_id: str
+    passage_index: int
+    source: str
+    title: str
+    url: str
+    published: str
+    language: str
+    """The passage's original language."""
+    text: str
+    """The verbatim original passage."""
+    translation: str | None
+    """The passage in the answer language; None when the original already is, or when no translation exists."""
+    translation_method: str | None
+    score: float
+    heading: str | None = None
+    translated_heading: str | None = None
+
+    @property
+    def shown_text(self) -> str:
+        """The text shown first: the translation when there is one, else the original."""
+        return self.translation if self.translation is not None else self.text
+
+    def missing_translation(self, answer_language: str) -> bool:
+        """True when the reader asked for another language and no translation exists."""
+        return self.language != answer_language and self.translation is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "passage_index": self.passage_index,
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "language": self.language,
+            "text": self.text,
+            "translation": self.translation,
+            "translation_method": self.translation_method,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The engine's reply to one question."""
+
+    question: str
+    language: str
+    """The answer language (one of the supported languages)."""
+    answered: bool
+    results: tuple[Result, ...]
+    detected_language: str | None = None
+    """What the question looked like; differs from ``language`` for unsupported languages or hints."""
+    more: tuple[Result, ...] = ()
+    """Further results beyond the first ``k``, for a "More" button."""
+
+    @property
+    def unsupported_language(self) -> str | None:
+        from ._languages import SUPPORTED
+
+        detected = self.detected_language
+        return detected if detected is not None and detected not in SUPPORTED else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "language": self.language,
+            "answered": self.answered,
+            "results": [r.to_json() for r in self.results],
+        }

