@@ -12,6 +12,16 @@ import yaml
 from ._problems import Problem
 
 HEADING_PREFIX = "## "
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text, validated by the loader."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _BLANK = re.compile(r"^[ \t]*$")
 
 
@@ -60,7 +70,7 @@ def read_document(path: Path, problems: list[Problem]) -> Document | None:
         problems.append(Problem(path, 1, "front matter is not closed by a '---' line"))
         return None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:close])) or {}
+        meta = yaml.load("\n".join(lines[1:close]), Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

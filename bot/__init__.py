@@ -1,0 +1,1 @@
+"""The Telegram front end: handlers, answer rendering, configuration and the console."""

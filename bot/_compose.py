@@ -1,0 +1,147 @@
+"""Answer composition: one layout, rendered as Telegram HTML or as plain text.
+
+HTML output never exceeds Telegram's message limit: results are added whole
+while they fit, and a single oversized result has its quotes shortened at a
+word boundary before escaping, so a tag is never cut.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from telegram.constants import MessageLimit
+
+from index import Answer, Result
+
+from ._i18n import Strings
+
+MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[:max(limit, 0)]
+    cut = text[: limit - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def _attribution_html(result: Result, answer_language: str, s: Strings) -> str:
+    title = html.escape(result.title)
+    linked = f'<a href="{html.escape(result.url, quote=True)}">{title}</a>' if result.url else title
+    parts = [f"<b>{html.escape(result.source)}</b>", linked, html.escape(result.published)]
+    if result.translation is not None:
+        key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
+        parts.append(f"<i>{html.escape(s(key, language=s.language_name(result.language)))}</i>")
+    return " · ".join(parts)
+
+
+def _quote_html(text: str, *, expandable: bool = False, label: str | None = None) -> str:
+    body = html.escape(text)
+    if label:
+        body = f"<b>{html.escape(label)}</b>\n{body}"
+    return f"<blockquote expandable>{body}</blockquote>" if expandable else f"<blockquote>{body}</blockquote>"
+
+
+def result_html(result: Result, answer_language: str, s: Strings, *, budget: int = MAX_MESSAGE) -> str:
+    """One result: quote in the reader's language, attribution, original beside any translation."""
+    shown = result.translation if result.translation is not None else result.text
+    original = result.text if result.translation is not None else None
+    note = ""
+    if result.missing_translation(answer_language):
+        note = html.escape(
+            s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
+        )
+    label = s("original_label", language=s.language_name(result.language))
+
+    def build(shown_text: str, original_text: str | None) -> str:
+        parts = [note] if note else []
+        parts.append(_quote_html(shown_text))
+        parts.append(_attribution_html(result, answer_language, s))
+        if original_text is not None:
+            parts.append(_quote_html(original_text, expandable=True, label=label))
+        return "\n".join(parts)
+
+    rendered = build(shown, original)
+    if len(rendered) <= budget:
+        return rendered
+    # Too long for one message: shorten the original first, then the shown quote.
+    # Escaping can lengthen text, so shrink until it fits.
+    shown_len, original_len = len(shown), len(original or "")
+    while len(rendered) > budget and (shown_len > 40 or original_len > 40):
+        excess = len(rendered) - budget
+        if original is not None and original_len > 40:
+            original_len = max(40, original_len - excess - 8)
+        else:
+            shown_len = max(40, shown_len - excess - 8)
+        rendered = build(shorten(shown, shown_len), shorten(original, original_len) if original is not None else None)
+    return rendered
+
+
+def answer_html(
+    answer: Answer, s: Strings, results: Sequence[Result] | None = None, *, header: str | None = None
+) -> tuple[str, int]:
+    """The answer message as Telegram HTML (at most MAX_MESSAGE characters), and how many results it holds."""
+    if not answer.answered:
+        return s("not_found", example=html.escape(s.examples[0])), 0
+    results = answer.results if results is None else results
+    separator = "\n\n"
+    parts: list[str] = [header] if header else []
+    if answer.unsupported_language:
+        parts.append(f"<i>{html.escape(s('unsupported_language'))}</i>")
+    shown = 0
+    for result in results:
+        room = MAX_MESSAGE - len(separator.join(parts)) - (len(separator) if parts else 0)
+        block = result_html(result, answer.language, s)
+        if len(block) > room:
+            if shown:
+                break  # a clean cut between results; "More" offers the rest
+            block = result_html(result, answer.language, s, budget=room)
+        parts.append(block)
+        shown += 1
+    return separator.join(parts), shown
+
+
+def result_text(result: Result, answer_language: str, s: Strings, number: int) -> str:
+    """One result as plain text for the console and the command line."""
+    lines: list[str] = []
+    if result.missing_translation(answer_language):
+        lines.append(
+            s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
+        )
+    shown = result.translation if result.translation is not None else result.text
+    lines.append(f"[{number}] “{shown}”")
+    attribution = [result.source, f"“{result.title}”", result.published]
+    if result.translation is not None:
+        key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
+        attribution.append(s(key, language=s.language_name(result.language)))
+    lines.append("    — " + ", ".join(attribution))
+    if result.url:
+        lines.append(f"    {result.url}")
+    if result.translation is not None:
+        lines.append(f"    {s('original_label', language=s.language_name(result.language))}: “{result.text}”")
+    return "\n".join(lines)
+
+
+def answer_text(answer: Answer, s: Strings, results: Sequence[Result] | None = None) -> str:
+    """The whole answer as plain text (no length limit: terminals scroll)."""
+    if not answer.answered:
+        return html_to_text(s("not_found", example=s.examples[0]))
+    results = answer.results if results is None else results
+    parts = [s("unsupported_language")] if answer.unsupported_language else []
+    parts.extend(result_text(r, answer.language, s, i) for i, r in enumerate(results, 1))
+    return "\n\n".join(parts)
+
+
+def html_to_text(markup: str) -> str:
+    """Drop the few tags our locale strings use, and unescape entities."""
+    import re
+
+    return html.unescape(re.sub(r"</?(?:b|i|code|blockquote(?: expandable)?|a(?: [^>]*)?)>", "", markup))

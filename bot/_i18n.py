@@ -1,0 +1,53 @@
+"""Locale files: every user-facing string, in each answer language."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index import SUPPORTED
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+FALLBACK = "en"
+
+
+@lru_cache(maxsize=None)
+def _load(language: str) -> dict[str, Any]:
+    with (LOCALES_DIR / f"{language}.yaml").open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise ValueError(f"{LOCALES_DIR / language}.yaml is not a mapping")
+    return data
+
+
+class Strings:
+    """The strings of one interface language, with English filling any gap."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in SUPPORTED else FALLBACK
+        self._data = _load(self.language)
+        self._fallback = _load(FALLBACK)
+
+    def raw(self, key: str) -> Any:
+        return self._data.get(key, self._fallback[key])
+
+    def __call__(self, key: str, **values: object) -> str:
+        template = self.raw(key)
+        return str(template).format(**values) if values else str(template)
+
+    def language_name(self, code: str) -> str:
+        names: dict[str, str] = self.raw("language_names")
+        return names.get(code, code)
+
+    @property
+    def examples(self) -> list[str]:
+        return list(self.raw("examples"))
+
+
+@lru_cache(maxsize=None)
+def strings(language: str | None) -> Strings:
+    """The shared Strings for ``language`` (English for unknown codes)."""
+    return Strings(language or FALLBACK)

@@ -1,0 +1,66 @@
+"""Shared fixtures: the bundled corpus, a real engine over it, and corpus copies to break."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import BUNDLED
+from index import Corpus, Engine, LanguageDetector, load_corpus
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class HashingEmbedder:
+    """A fast stand-in for the sentence encoder: hashed character trigrams, L2-normalised.
+
+    Texts sharing many trigrams get close vectors, which is all the engine's
+    plumbing (caching, fusion, duplicates) needs; it also counts its calls.
+    """
+
+    name = "hashing-test-embedder"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            padded = f"  {text.casefold()}  "
+            for i in range(len(padded) - 2):
+                digest = hashlib.blake2b(padded[i : i + 3].encode(), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1
+        return out / norms
+
+
+@pytest.fixture(scope="session")
+def bundled() -> Corpus:
+    return load_corpus(BUNDLED)
+
+
+@pytest.fixture(scope="session")
+def detector() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.fixture(scope="session")
+def engine(bundled: Corpus, detector: LanguageDetector, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The real engine (sentence encoder included) over the bundled corpus."""
+    return Engine.build(bundled, cache_dir=tmp_path_factory.mktemp("cache"), detector=detector)
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    return target
