@@ -71,8 +71,8 @@ def split_words(text: str) -> list[str]:
 class Analyzer:
     """Turns text in one language into index terms.
 
-    Terms are stemmed with that language's Snowball stemmer, then stripped of
-    accents. Hyphenated compounds also contribute their parts, so "X-Spaces"
+    Terms are stripped of accents, then stemmed with that language's Snowball
+    stemmer. Hyphenated compounds also contribute their parts, so "X-Spaces"
     matches "X Spaces". Numbers and mixed tokens ("17h42", "ddos") pass
     through unstemmed.
     """
@@ -105,9 +105,9 @@ class Analyzer:
             return None
         if any(ch.isdigit() for ch in word) or self._stemmer is None:
             return strip_accents(word)
+        # Accents go before stemming, so "retardee" typed on a phone meets "retardée".
         with self._lock:
-            stem = self._stemmer.stemWord(word)
-        return strip_accents(stem)
+            return self._stemmer.stemWord(strip_accents(word))
 
     def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.terms(t) for t in texts]

@@ -42,10 +42,8 @@ class Settings:
     semantic_weight: float = 1.0
     min_similarity: float = 0.285
     """A leading passage this close (cosine) to the question answers it..."""
-    min_similarity_with_terms: float = 0.10
     min_shared_rare_terms: float = 0.95
-    """...and so does one at least ``min_similarity_with_terms`` close that shares rare terms
-    worth this share of the largest possible IDF of a single term (so, in practice, two or more
+    """...and so does one that shares rare terms with the question worth this share of the largest possible IDF of a single term (so, in practice, two or more
     rare terms: names, figures) with the question."""
     abstention_depth: int = 5
     embed_translations: bool = False
@@ -201,11 +199,12 @@ class Engine:
     def _answerable(self, question: str, detection: Detection, ranked: list[_Scored]) -> bool:
         """Whether a leading candidate is close enough to the question to quote.
 
-        A passage counts when it is close in meaning, or when it is loosely
-        close and also shares rare terms with the question (IDF mass of about
-        two rare terms: names, figures). Cosine
-        alone confuses short off-topic questions with passages in the same
-        register; shared rare terms tell them apart.
+        A passage counts when it is close in meaning, or when it shares rare
+        terms with the question (IDF mass of about two rare terms: names,
+        figures). Cosine alone misses questions that are little more than a
+        name ("Who is Linda Yaccarino?") and confuses short off-topic
+        questions with passages in the same register; shared rare terms
+        settle both.
         """
         settings = self.settings
         weights = self._term_weights(set(analyzer(_analysis_language(detection)).terms(question)))
@@ -214,9 +213,7 @@ class Engine:
         for scored in ranked[: settings.abstention_depth]:
             if scored.similarity >= settings.min_similarity:
                 return True
-            if scored.similarity >= settings.min_similarity_with_terms and (
-                self._shared_weight(weights, scored.passage) >= settings.min_shared_rare_terms * rarest
-            ):
+            if self._shared_weight(weights, scored.passage) >= settings.min_shared_rare_terms * rarest:
                 return True
         return False
 

@@ -27,7 +27,7 @@ _MIN_LETTERS_TO_OVERRULE_HINT: Final = 12
 _MIN_CONFIDENCE_TO_OVERRULE_HINT: Final = 0.9
 # A question is only called "in an unsupported language" when the open-set
 # detector is this sure, so odd spellings of our own languages are not rejected.
-_MIN_CONFIDENCE_UNSUPPORTED: Final = 0.95
+_MIN_CONFIDENCE_UNSUPPORTED: Final = 0.6
 _MIN_LETTERS_UNSUPPORTED: Final = 10
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -100,7 +100,7 @@ class LanguageDetector:
             if other not in self.languages and other_prob >= _MIN_CONFIDENCE_UNSUPPORTED:
                 return Detection(hint or DEFAULT_LANGUAGE, str(other), float(other_prob), hint is not None)
         sure = letters >= _MIN_LETTERS_TO_OVERRULE_HINT and prob >= _MIN_CONFIDENCE_TO_OVERRULE_HINT
-        if hint is not None and hint != lang and not sure:
+        if hint is not None and not sure:
             return Detection(hint, lang, prob, True)
         return Detection(lang, lang, prob, False)
 

@@ -1,0 +1,192 @@
+"""The answer engine: ranking, language, abstention, duplicates, the answer object, the cache."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from index import Answer, Engine, LanguageDetector, load_corpus
+from index._cache import EmbeddingCache
+
+from .conftest import DATA, HashingEmbedder
+
+RESULT_FIELDS = {
+    "article_id", "passage_index", "source", "title", "url", "published",
+    "language", "text", "translation", "translation_method", "score",
+}
+
+# Questions of our own (not the shared dev set), each with a phrase that the
+# passage answering it contains in its original language.
+EVIDENCE = [
+    ("en", "How many followers does Musk have on X?", ["193 millions", "190 juta"]),
+    ("de", "Wann hat Musk den Kauf von Twitter abgeschlossen?", ["L’achat de Twitter est officialisé"]),
+    ("es", "¿Qué dijo Anthony Lim sobre los ataques DDoS?", ["kata Anthony Lim", "Mr Lim menambahkan"]),
+    ("fr", "Combien d'auditeurs pendant les tests ?", ["8 millions d’auditeurs", "8 juta pendengar"]),
+    ("id", "Apa kata Trump tentang Uni Eropa?", ["Niet zo slecht als China", "elle est mauvaise"]),
+    ("nl", "Wat zei Linda Yaccarino over de brief van de EU?", ["Linda Yaccarino"]),
+    ("en", "Who is Linda Yaccarino?", ["Linda Yaccarino"]),
+    ("en", "Who did Trump call incompetent?", ["Elle est incompétente"]),
+    ("de", "Was wollte Trump mit dem Bildungsministerium machen?", ["Departemen Pendidikan"]),
+]
+
+
+def normalized(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def calibration() -> list[dict[str, object]]:
+    return yaml.safe_load((DATA / "calibration.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("language", "question", "evidence"), EVIDENCE, ids=[q for _, q, _ in EVIDENCE])
+def test_the_answering_passage_is_in_the_top_three(engine: Engine, language: str, question: str, evidence: list[str]) -> None:
+    answer = engine.ask(question)
+    assert answer.answered and answer.language == language
+    texts = [normalized(r.text) for r in answer.results]
+    assert any(normalized(e) in t for t in texts for e in evidence), texts
+
+
+@pytest.mark.parametrize("item", calibration(), ids=lambda q: str(q["q"]))
+def test_abstains_exactly_when_the_coverage_does_not_answer(engine: Engine, item: dict[str, object]) -> None:
+    answer = engine.ask(str(item["q"]))
+    assert answer.answered is item["answerable"]
+    if not answer.answered:
+        assert answer.results == ()
+
+
+def test_results_come_in_the_askers_language_with_the_original(engine: Engine) -> None:
+    answer = engine.ask("Pourquoi la conversation a-t-elle été retardée ?")
+    assert answer.language == "fr"
+    for result in answer.results:
+        if result.language == "fr":
+            assert result.translation is None and result.translation_method is None
+        else:
+            assert result.translation and result.translation_method == "reviewed"
+            assert result.translation != result.text
+        passage = next(p for p in engine.corpus.passages if p.article.id == result.article_id and p.position == result.passage_index)
+        assert result.text == passage.text
+
+
+def test_a_chosen_language_overrides_the_questions(engine: Engine) -> None:
+    answer = engine.ask("Why was the Space delayed?", language="de")
+    assert answer.language == "de"
+    assert all(r.translation is not None for r in answer.results)
+
+
+def test_a_passage_reached_through_several_languages_counts_once(engine: Engine) -> None:
+    answer = engine.ask("Iron Dome", k=10, hint="en")
+    keys = [(r.article_id, r.passage_index) for r in answer.results + answer.more]
+    assert len(keys) == len(set(keys))
+
+
+def test_unsupported_language_is_answered_in_english(engine: Engine) -> None:
+    answer = engine.ask("Perché la conversazione tra Trump e Musk è stata ritardata?")
+    assert answer.language == "en" and answer.unsupported_language == "it"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\u200b", "?!"])
+def test_empty_questions_are_not_answered(engine: Engine, question: str) -> None:
+    assert not engine.ask(question).answered
+
+
+def test_json_has_exactly_the_documented_fields(engine: Engine) -> None:
+    data = engine.ask("How late did the conversation start?", k=2).to_json()
+    assert set(data) == {"question", "language", "answered", "results"}
+    assert len(data["results"]) == 2
+    for result in data["results"]:
+        assert set(result) == RESULT_FIELDS
+        assert isinstance(result["passage_index"], int) and isinstance(result["score"], float)
+
+
+def test_without_translations_the_original_is_found_and_never_passed_off_as_translated(
+    corpus_copy: Path, detector: LanguageDetector, tmp_path: Path
+) -> None:
+    shutil.rmtree(corpus_copy / "translations")
+    engine = Engine.build(load_corpus(corpus_copy), cache_dir=tmp_path / "cache", detector=detector)
+    answer = engine.ask("How many simultaneous listeners did Musk say the system was tested with?")
+    assert answer.answered
+    assert any("8 juta pendengar" in r.text or "8 millions" in r.text for r in answer.results)
+    for result in answer.results:
+        assert result.translation is None and result.translation_method is None
+        assert result.missing_translation("en")
+
+
+# --- near-duplicates and the cache, on small corpora with a fast stand-in embedder --------------
+
+
+def write_article(root: Path, article_id: str, language: str, paragraphs: list[str]) -> None:
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    front = (
+        f"---\nid: {article_id}\ntitle: \"{article_id}\"\nsource: \"Source {article_id}\"\nurl: \"\"\n"
+        f"published: 2024-08-13\nlanguage: {language}\n---\n"
+    )
+    (root / "articles" / f"{article_id}.md").write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+SPACE = "The broadcast on X Spaces was delayed for forty minutes by a DDoS attack, Musk said."
+
+
+def test_near_duplicates_are_kept_but_do_not_fill_the_first_page(tmp_path: Path, detector: LanguageDetector) -> None:
+    for i in range(4):
+        write_article(tmp_path, f"wire-copy-{i}", "en", [SPACE, f"Unrelated paragraph number {i} about the weather in spring."])
+    write_article(tmp_path, "own-report", "en", ["Musk blamed the delay of the X Spaces broadcast on an attack; engineers doubted it."])
+    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
+    answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
+    first_page = [r.article_id for r in answer.results]
+    copies = [a for a in first_page if a.startswith("wire-copy")]
+    assert len(copies) == engine.settings.duplicates_per_page
+    assert "own-report" in first_page
+    everything = [r.article_id for r in answer.results + answer.more if r.text == SPACE]
+    assert len(everything) == 4  # all corroborating copies are still there, after the first page
+
+
+def test_the_cache_reuses_vectors_and_embeds_only_what_changed(tmp_path: Path, detector: LanguageDetector) -> None:
+    root = tmp_path / "corpus"
+    write_article(root, "one", "en", ["First paragraph about Musk.", "Second paragraph about Trump."])
+    cache = tmp_path / "cache"
+    embedder = HashingEmbedder()
+    first = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
+    assert first.stats.embedded == 2
+    again = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
+    assert again.stats.embedded == 0
+    np.testing.assert_array_equal(again.vectors.vectors, first.vectors.vectors)
+    write_article(root, "one", "en", ["First paragraph about Musk.", "A changed paragraph about Harris."])
+    changed = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
+    assert changed.stats.embedded == 1
+    assert changed.corpus.digest != first.corpus.digest
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "tamper"])
+def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path: Path, detector: LanguageDetector, damage: str) -> None:
+    root = tmp_path / "corpus"
+    write_article(root, "one", "en", ["First paragraph about Musk.", "Second paragraph about Trump."])
+    cache = tmp_path / "cache"
+    embedder = HashingEmbedder()
+    good = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
+    (path,) = cache.glob("embeddings-*.npz")
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not a cache at all")
+    else:
+        with np.load(path) as arrays:
+            keys, vectors, checksum = arrays["keys"], arrays["vectors"].copy(), arrays["checksum"]
+        vectors[0, 0] += 1.0
+        np.savez(path, keys=keys, vectors=vectors, checksum=checksum)
+    rebuilt = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
+    assert rebuilt.stats.cache_note is not None and "rebuilding" in rebuilt.stats.cache_note
+    assert rebuilt.stats.embedded == 2
+    np.testing.assert_allclose(rebuilt.vectors.vectors, good.vectors.vectors)
+    assert EmbeddingCache(cache, embedder.name).rebuilt_reason is None  # the file is whole again
+
+
+def test_answers_are_deterministic(engine: Engine) -> None:
+    a: Answer = engine.ask("Wat zei Trump over de aanslag op zijn leven?")
+    b: Answer = engine.ask("Wat zei Trump over de aanslag op zijn leven?")
+    assert a == b

@@ -1,0 +1,68 @@
+"""Language detection of questions: restricted to the answer languages, with a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from index import LanguageDetector, normalize_hint
+
+from .conftest import DATA
+
+SHARED_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "questions.yaml"
+
+
+def labelled_questions() -> list[tuple[str, str]]:
+    mine = yaml.safe_load((DATA / "calibration.yaml").read_text(encoding="utf-8"))
+    pairs = [(q["q"], q["lang"]) for q in mine]
+    if SHARED_QUESTIONS.exists():
+        pairs += [(q["q"], q["lang"]) for q in yaml.safe_load(SHARED_QUESTIONS.read_text(encoding="utf-8"))]
+    return pairs
+
+
+def test_short_questions_are_identified(detector: LanguageDetector) -> None:
+    wrong = [(q, lang, detector.detect(q).language) for q, lang in labelled_questions() if detector.detect(q).language != lang]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("hint", ["nl", "de", "id"])
+def test_very_short_questions_follow_the_hint(detector: LanguageDetector, hint: str) -> None:
+    for question in ("DDoS?", "Trump", "Musk?", "X Spaces", "17h42"):
+        detection = detector.detect(question, hint)
+        assert detection.language == hint
+        assert detection.used_hint
+
+
+def test_a_clear_question_overrules_a_wrong_hint(detector: LanguageDetector) -> None:
+    detection = detector.detect("Pourquoi la conversation a-t-elle été retardée ?", hint="de")
+    assert detection.language == "fr" and not detection.used_hint
+
+
+def test_no_hint_and_nothing_to_go_on_gives_english(detector: LanguageDetector) -> None:
+    assert detector.detect("???").language == "en"
+    assert detector.detect("", "es").language == "es"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Perché la conversazione tra Trump e Musk è stata ritardata?",
+        "Почему разговор Трампа и Маска задержался?",
+        "トランプとマスクの会話はなぜ遅れたのですか？",
+        "Por que a conversa entre Trump e Musk atrasou tanto assim?",
+    ],
+)
+def test_unsupported_languages_are_recognised(detector: LanguageDetector, question: str) -> None:
+    detection = detector.detect(question)
+    assert detection.unsupported
+    assert detection.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("en", "en"), ("EN-gb", "en"), ("pt-br", None), ("in", "id"), ("nl_BE", "nl"), (None, None), ("", None)],
+)
+def test_telegram_language_codes(code: str | None, expected: str | None) -> None:
+    assert normalize_hint(code) == expected
