@@ -25,7 +25,7 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     if limit <= len(ELLIPSIS):
-        return ELLIPSIS[:max(limit, 0)]
+        return ELLIPSIS[: max(limit, 0)]
     cut = text[: limit - len(ELLIPSIS)]
     space = cut.rfind(" ")
     if space > limit // 2:

@@ -46,7 +46,7 @@ class Config:
     webhook: Webhook | None = None
     admins: frozenset[int] = frozenset()
     corpus: Path = BUNDLED
-    cache_dir: Path = Path("~/.cache/newsbot").expanduser()
+    cache_dir: Path = field(default_factory=lambda: Path("~/.cache/newsbot").expanduser())
     languages: tuple[str, ...] = SUPPORTED
     max_results: int = 3
     rate_limit: RateLimit = RateLimit()
@@ -79,7 +79,15 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
     where = str(source) if source else "configuration"
     base = source.parent if source else Path.cwd()
     unknown = set(data) - {
-        "telegram", "admins", "corpus", "cache_dir", "languages", "max_results", "rate_limit", "persistence", "log_level",
+        "telegram",
+        "admins",
+        "corpus",
+        "cache_dir",
+        "languages",
+        "max_results",
+        "rate_limit",
+        "persistence",
+        "log_level",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
@@ -130,7 +138,8 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
         webhook=webhook,
         admins=frozenset(admins),
         corpus=_path(data.get("corpus"), base) or BUNDLED,
-        cache_dir=_path(data.get("cache_dir"), base) or Path(env.get("NEWSBOT_CACHE_DIR") or "~/.cache/newsbot").expanduser(),
+        cache_dir=_path(data.get("cache_dir"), base)
+        or Path(env.get("NEWSBOT_CACHE_DIR") or "~/.cache/newsbot").expanduser(),
         languages=languages,
         max_results=max_results,
         rate_limit=rate_limit,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 FALLBACK = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(language: str) -> dict[str, Any]:
     with (LOCALES_DIR / f"{language}.yaml").open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
@@ -47,7 +47,7 @@ class Strings:
         return list(self.raw("examples"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def strings(language: str | None) -> Strings:
     """The shared Strings for ``language`` (English for unknown codes)."""
     return Strings(language or FALLBACK)

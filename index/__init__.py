@@ -25,7 +25,7 @@ __all__ = [
     "normalize_hint",
 ]
 
-from ._answer import Answer, Result  # noqa: E402
-from ._engine import BuildStats, Engine, Settings  # noqa: E402
+from ._answer import Answer, Result
+from ._engine import BuildStats, Engine, Settings
 
 __all__ += ["Answer", "BuildStats", "Engine", "Result", "Settings"]

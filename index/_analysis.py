@@ -6,7 +6,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from typing import Final
 
 import Stemmer
@@ -86,34 +86,30 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Index terms for ``text``, in order, repeats kept (BM25 counts them)."""
-        out: list[str] = []
+        words: list[str] = []
         for word in split_words(text):
             if "-" not in word:
-                term = self._term(word)
-                if term:
-                    out.append(term)
+                words.append(word)
                 continue
             # "X-Spaces" also counts as "x" and "spaces"; "a-t-elle" is only stopwords.
-            parts = [t for t in map(self._term, word.split("-")) if t]
+            parts = [p for p in word.split("-") if strip_accents(p) not in self.stopwords]
             if len(parts) > 1:
-                out.append(strip_accents(word.replace("-", "")))
-            out.extend(parts)
-        return out
-
-    def _term(self, word: str) -> str | None:
-        if strip_accents(word) in self.stopwords:
-            return None
-        if any(ch.isdigit() for ch in word) or self._stemmer is None:
-            return strip_accents(word)
+                words.append(word.replace("-", ""))
+            words.extend(parts)
+        kept = [strip_accents(w) for w in words if strip_accents(w) not in self.stopwords]
+        if self._stemmer is None:
+            return kept
         # Accents go before stemming, so "retardee" typed on a phone meets "retardée".
+        # Numbers and mixed tokens ("17h42", "02.00") are kept as they are.
         with self._lock:
-            return self._stemmer.stemWord(strip_accents(word))
+            stems = self._stemmer.stemWords(kept)
+        return [w if any(ch.isdigit() for ch in w) else s for w, s in zip(kept, stems, strict=True)]
 
     def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.terms(t) for t in texts]
 
 
-@lru_cache(maxsize=None)
+@cache
 def analyzer(language: str) -> Analyzer:
     """The shared analyser for ``language`` (unknown languages get no stemming)."""
     return Analyzer(language)

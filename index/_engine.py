@@ -43,8 +43,8 @@ class Settings:
     min_similarity: float = 0.285
     """A leading passage this close (cosine) to the question answers it..."""
     min_shared_rare_terms: float = 0.95
-    """...and so does one that shares rare terms with the question worth this share of the largest possible IDF of a single term (so, in practice, two or more
-    rare terms: names, figures) with the question."""
+    """...and so does one sharing terms with the question whose IDF adds up to this share of the
+    largest possible IDF of one term (in practice two or more rare terms: names, figures)."""
     abstention_depth: int = 5
     embed_translations: bool = False
     """Embed translations too, not just originals (measured worse with USE; see README)."""
@@ -81,6 +81,8 @@ class Engine:
     vectors: VectorIndex
     doc_passage: np.ndarray
     """For each lexical document (a passage in one language), its passage number."""
+    passage_starts: np.ndarray
+    """Where each passage's documents begin (they are stored contiguously)."""
     vector_passage: np.ndarray
     """For each embedded text, its passage number."""
     passage_vectors: np.ndarray
@@ -104,6 +106,7 @@ class Engine:
         settings = settings or Settings()
         docs = [(i, r) for i, p in enumerate(corpus.passages) for r in p.renditions()]
         doc_passage = np.array([i for i, _ in docs], dtype=np.int64)
+        passage_starts = np.flatnonzero(np.r_[True, doc_passage[1:] != doc_passage[:-1]]) if len(docs) else doc_passage
         lexical = LexicalIndex([analyzer(r.language).terms(r.text) for _, r in docs])
         embedded_docs = [(i, r) for i, r in docs if settings.embed_translations or r.method is None]
         vector_passage = np.array([i for i, _ in embedded_docs], dtype=np.int64)
@@ -120,6 +123,7 @@ class Engine:
             lexical=lexical,
             vectors=VectorIndex(vectors),
             doc_passage=doc_passage,
+            passage_starts=passage_starts,
             vector_passage=vector_passage,
             passage_vectors=passage_vectors,
             stats=stats,
@@ -154,10 +158,8 @@ class Engine:
         if n_passages == 0:
             return []
         terms = analyzer(_analysis_language(detection)).terms(question)
-        doc_scores = self.lexical.scores(terms)
-        hits = np.flatnonzero(doc_scores)
-        lexical = np.zeros(n_passages, dtype=np.float32)
-        np.maximum.at(lexical, self.doc_passage[hits], doc_scores[hits])
+        # Documents are stored passage by passage, so a passage's best language is a segment maximum.
+        lexical = np.maximum.reduceat(self.lexical.scores(terms), self.passage_starts)
         lexical_top = [int(p) for p in top_k(lexical, settings.candidates) if lexical[p] > 0]
 
         query = self.embed_query(question)
@@ -243,9 +245,7 @@ class Engine:
                 continue
             article = self.corpus.passages[scored.passage].article.id
             twins = [
-                j
-                for j in first_page
-                if close[i, j] and self.corpus.passages[head[j].passage].article.id != article
+                j for j in first_page if close[i, j] and self.corpus.passages[head[j].passage].article.id != article
             ]
             if len(twins) + 1 > settings.duplicates_per_page:
                 deferred.append(i)

@@ -68,12 +68,15 @@ class LanguageDetector:
     """
 
     def __init__(self, languages: tuple[str, ...] = SUPPORTED) -> None:
+        import copy
+
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self.languages = languages
-        self._closed = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self._closed.set_languages(list(languages))
         self._open = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        # A shallow copy shares the model's arrays; set_languages only re-slices its own view.
+        self._closed = copy.copy(self._open)
+        self._closed.set_languages(list(languages))
         self._lock = threading.Lock()
 
     def classify(self, text: str) -> tuple[str, float]:

@@ -32,7 +32,14 @@ class LexicalIndex:
         ids = self._bm25.get_tokens_ids([t for t in terms if t])
         if not ids or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
-        return self._bm25.get_scores_from_ids(ids)
+        # Gather the query terms' posting lists (a term repeated in the query counts
+        # again, as in BM25) and sum them per document in one vectorised pass.
+        matrix = self._bm25.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        spans = [slice(indptr[t], indptr[t + 1]) for t in ids]
+        docs = np.concatenate([indices[s] for s in spans])
+        weights = np.concatenate([data[s] for s in spans])
+        return np.bincount(docs, weights=weights, minlength=self.size).astype(np.float32)
 
     def document_frequency(self, term: str) -> int:
         """How many documents contain ``term``."""

@@ -29,12 +29,192 @@ TRANSLATION_FIELDS: Final = {"language", "translated_from", "method"}
 TRANSLATION_METHODS: Final = ("reviewed", "machine")
 # ISO 639-1 codes; an article may be in any of them, translations only into SUPPORTED.
 ISO_639_1: Final = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de
-    dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie
-    ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg
-    mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro
-    ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty
-    ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split()
+    [
+        "aa",
+        "ab",
+        "ae",
+        "af",
+        "ak",
+        "am",
+        "an",
+        "ar",
+        "as",
+        "av",
+        "ay",
+        "az",
+        "ba",
+        "be",
+        "bg",
+        "bh",
+        "bi",
+        "bm",
+        "bn",
+        "bo",
+        "br",
+        "bs",
+        "ca",
+        "ce",
+        "ch",
+        "co",
+        "cr",
+        "cs",
+        "cu",
+        "cv",
+        "cy",
+        "da",
+        "de",
+        "dv",
+        "dz",
+        "ee",
+        "el",
+        "en",
+        "eo",
+        "es",
+        "et",
+        "eu",
+        "fa",
+        "ff",
+        "fi",
+        "fj",
+        "fo",
+        "fr",
+        "fy",
+        "ga",
+        "gd",
+        "gl",
+        "gn",
+        "gu",
+        "gv",
+        "ha",
+        "he",
+        "hi",
+        "ho",
+        "hr",
+        "ht",
+        "hu",
+        "hy",
+        "hz",
+        "ia",
+        "id",
+        "ie",
+        "ig",
+        "ii",
+        "ik",
+        "io",
+        "is",
+        "it",
+        "iu",
+        "ja",
+        "jv",
+        "ka",
+        "kg",
+        "ki",
+        "kj",
+        "kk",
+        "kl",
+        "km",
+        "kn",
+        "ko",
+        "kr",
+        "ks",
+        "ku",
+        "kv",
+        "kw",
+        "ky",
+        "la",
+        "lb",
+        "lg",
+        "li",
+        "ln",
+        "lo",
+        "lt",
+        "lu",
+        "lv",
+        "mg",
+        "mh",
+        "mi",
+        "mk",
+        "ml",
+        "mn",
+        "mr",
+        "ms",
+        "mt",
+        "my",
+        "na",
+        "nb",
+        "nd",
+        "ne",
+        "ng",
+        "nl",
+        "nn",
+        "no",
+        "nr",
+        "nv",
+        "ny",
+        "oc",
+        "oj",
+        "om",
+        "or",
+        "os",
+        "pa",
+        "pi",
+        "pl",
+        "ps",
+        "pt",
+        "qu",
+        "rm",
+        "rn",
+        "ro",
+        "ru",
+        "rw",
+        "sa",
+        "sc",
+        "sd",
+        "se",
+        "sg",
+        "si",
+        "sk",
+        "sl",
+        "sm",
+        "sn",
+        "so",
+        "sq",
+        "sr",
+        "ss",
+        "st",
+        "su",
+        "sv",
+        "sw",
+        "ta",
+        "te",
+        "tg",
+        "th",
+        "ti",
+        "tk",
+        "tl",
+        "tn",
+        "to",
+        "tr",
+        "ts",
+        "tt",
+        "tw",
+        "ty",
+        "ug",
+        "uk",
+        "ur",
+        "uz",
+        "ve",
+        "vi",
+        "vo",
+        "wa",
+        "wo",
+        "xh",
+        "yi",
+        "yo",
+        "za",
+        "zh",
+        "zu",
+    ]
 )
 _SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _IGNORED: Final = {"README.md", "__init__.py", "__pycache__", ".gitkeep", ".DS_Store"}
@@ -78,7 +258,9 @@ def load_corpus(root: str | Path) -> Corpus:
             digest = _digest(path, root, hasher)
             rel = path.relative_to(translations_dir).parts
             if len(rel) != 2 or path.suffix != ".md":
-                problems.append(Problem(path, None, "stray file: translations live at translations/<article id>/<lang>.md"))
+                problems.append(
+                    Problem(path, None, "stray file: translations live at translations/<article id>/<lang>.md")
+                )
                 continue
             article_id, lang = rel[0], path.stem
             if article_id not in parsed:
@@ -121,9 +303,15 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
     article_id = meta.get("id")
     if "id" in meta:
         if not isinstance(article_id, str) or not _SLUG.match(article_id):
-            problems.append(Problem(path, _line(doc.meta_lines, "id"), f"id {article_id!r} is not a slug (a-z, 0-9 and '-')"))
+            problems.append(
+                Problem(path, _line(doc.meta_lines, "id"), f"id {article_id!r} is not a slug (a-z, 0-9 and '-')")
+            )
         elif article_id != path.stem:
-            problems.append(Problem(path, _line(doc.meta_lines, "id"), f"id {article_id!r} does not match the file name {path.name!r}"))
+            problems.append(
+                Problem(
+                    path, _line(doc.meta_lines, "id"), f"id {article_id!r} does not match the file name {path.name!r}"
+                )
+            )
     for name in ("title", "source"):
         if name in meta and (not isinstance(meta[name], str) or not meta[name].strip()):
             problems.append(Problem(path, _line(doc.meta_lines, name), f"{name} must be non-empty text"))
@@ -134,15 +322,25 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
         problems.append(Problem(path, _line(doc.meta_lines, "url"), f"url {url!r} is not an http(s) address"))
     published = _date(meta.get("published")) if "published" in meta else None
     if "published" in meta and published is None:
-        problems.append(Problem(path, _line(doc.meta_lines, "published"), f"published {meta['published']!r} is not an ISO date (YYYY-MM-DD)"))
+        problems.append(
+            Problem(
+                path,
+                _line(doc.meta_lines, "published"),
+                f"published {meta['published']!r} is not an ISO date (YYYY-MM-DD)",
+            )
+        )
     language = meta.get("language")
     if "language" in meta and language not in ISO_639_1:
-        problems.append(Problem(path, _line(doc.meta_lines, "language"), f"language {language!r} is not an ISO 639-1 code"))
+        problems.append(
+            Problem(path, _line(doc.meta_lines, "language"), f"language {language!r} is not an ISO 639-1 code")
+        )
     note = meta.get("note")
     if note is not None and not isinstance(note, str):
         problems.append(Problem(path, _line(doc.meta_lines, "note"), "note must be text"))
     if not doc.blocks:
-        problems.append(Problem(path, doc.end_line, "the article is empty: it has no paragraphs after the front matter"))
+        problems.append(
+            Problem(path, doc.end_line, "the article is empty: it has no paragraphs after the front matter")
+        )
     renditions = _passages(doc, str(language), None, problems)
     if len(problems) > before:
         return None
@@ -172,23 +370,55 @@ def _load_translation(
     declared = meta.get("language")
     if "language" in meta:
         if declared not in SUPPORTED:
-            problems.append(Problem(path, _line(doc.meta_lines, "language"), f"language {declared!r} is not one of the answer languages {', '.join(SUPPORTED)}"))
+            problems.append(
+                Problem(
+                    path,
+                    _line(doc.meta_lines, "language"),
+                    f"language {declared!r} is not one of the answer languages {', '.join(SUPPORTED)}",
+                )
+            )
         elif declared != lang:
-            problems.append(Problem(path, _line(doc.meta_lines, "language"), f"language {declared!r} does not match the file name {path.name!r}"))
+            problems.append(
+                Problem(
+                    path,
+                    _line(doc.meta_lines, "language"),
+                    f"language {declared!r} does not match the file name {path.name!r}",
+                )
+            )
         elif declared == article.language:
-            problems.append(Problem(path, _line(doc.meta_lines, "language"), f"a translation into the article's own language ({declared})"))
+            problems.append(
+                Problem(
+                    path,
+                    _line(doc.meta_lines, "language"),
+                    f"a translation into the article's own language ({declared})",
+                )
+            )
     source_lang = meta.get("translated_from")
     if "translated_from" in meta and source_lang != article.language:
-        problems.append(Problem(path, _line(doc.meta_lines, "translated_from"), f"translated_from {source_lang!r}, but the article {article.id!r} is in {article.language!r}"))
+        problems.append(
+            Problem(
+                path,
+                _line(doc.meta_lines, "translated_from"),
+                f"translated_from {source_lang!r}, but the article {article.id!r} is in {article.language!r}",
+            )
+        )
     method = meta.get("method")
     if "method" in meta and method not in TRANSLATION_METHODS:
-        problems.append(Problem(path, _line(doc.meta_lines, "method"), f"method {method!r} is not one of {', '.join(TRANSLATION_METHODS)}"))
+        problems.append(
+            Problem(
+                path,
+                _line(doc.meta_lines, "method"),
+                f"method {method!r} is not one of {', '.join(TRANSLATION_METHODS)}",
+            )
+        )
     if len(problems) > before:
         return None
     renditions = _passages(doc, lang, str(method), problems)
     if len(problems) > before:
         return None
-    if len(renditions) != len(originals) or [r.heading is None for r in renditions] != [o.heading is None for o in originals]:
+    if len(renditions) != len(originals) or [r.heading is None for r in renditions] != [
+        o.heading is None for o in originals
+    ]:
         problems.append(Problem(path, _misaligned_line(doc, originals), _alignment_message(doc, originals, article)))
         return None
     return renditions
@@ -201,10 +431,12 @@ def _passages(doc: Document, language: str, method: str | None, problems: list[P
     for block in doc.blocks:
         if block.is_heading:
             if heading is not None:
-                problems.append(Problem(doc.path, heading.line, "a subheading is followed by another subheading, not a paragraph"))
+                problems.append(
+                    Problem(doc.path, heading.line, "a subheading is followed by another subheading, not a paragraph")
+                )
             heading = block
             continue
-        title = heading.text[len(HEADING_PREFIX):].strip() if heading else None
+        title = heading.text[len(HEADING_PREFIX) :].strip() if heading else None
         out.append(Rendition(language=language, body=block.text, heading=title, method=method))
         heading = None
     if heading is not None:
@@ -242,7 +474,9 @@ def _check_stray_top_level(root: Path, problems: list[Problem]) -> None:
     for entry in sorted(root.iterdir()):
         if entry.name in _IGNORED or entry.name in {"articles", "translations"} or entry.name.startswith("."):
             continue
-        problems.append(Problem(entry, None, "stray file: the corpus holds only articles/, translations/ and README.md"))
+        problems.append(
+            Problem(entry, None, "stray file: the corpus holds only articles/, translations/ and README.md")
+        )
 
 
 def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
@@ -251,7 +485,9 @@ def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
     except OSError as exc:
         problems.append(Problem(folder, None, f"cannot be listed: {exc.strerror or exc}"))
         return []
-    return [p for p in entries if p.name not in _IGNORED and not p.name.startswith(".") and "__pycache__" not in p.parts]
+    return [
+        p for p in entries if p.name not in _IGNORED and not p.name.startswith(".") and "__pycache__" not in p.parts
+    ]
 
 
 def _digest(path: Path, root: Path, total: Any) -> str:
@@ -282,4 +518,3 @@ def _date(value: Any) -> dt.date | None:
 
 def _line(meta_lines: dict[str, int], name: str) -> int:
     return meta_lines.get(name, 1)
-

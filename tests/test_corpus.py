@@ -133,7 +133,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def test_missing_and_unknown_fields(corpus_copy: Path) -> None:
     path = corpus_copy / "articles" / f"{ARTICLE}.md"
-    _edit(path, "source: \"La Presse\"\n", "publisher: \"La Presse\"\n")
+    _edit(path, 'source: "La Presse"\n', 'publisher: "La Presse"\n')
     problems = _problems(corpus_copy)
     assert any(f"{ARTICLE}.md:1: missing front-matter field 'source'" in p for p in problems)
     assert any(f"{ARTICLE}.md:4: unknown front-matter field 'publisher'" in p for p in problems)
@@ -180,7 +180,7 @@ def test_translation_into_the_articles_own_language(corpus_copy: Path) -> None:
 
 def test_file_that_is_not_utf8(corpus_copy: Path) -> None:
     path = corpus_copy / "articles" / f"{ARTICLE}.md"
-    data = path.read_bytes().replace("Kamala".encode(), b"K\xe9mala", 1)
+    data = path.read_bytes().replace(b"Kamala", b"K\xe9mala", 1)
     path.write_bytes(data)
     line = data[: data.index(b"K\xe9mala")].count(b"\n") + 1
     assert any(f"{ARTICLE}.md:{line}: is not valid UTF-8" in p for p in _problems(corpus_copy))

@@ -16,8 +16,17 @@ from index._cache import EmbeddingCache
 from .conftest import DATA, HashingEmbedder
 
 RESULT_FIELDS = {
-    "article_id", "passage_index", "source", "title", "url", "published",
-    "language", "text", "translation", "translation_method", "score",
+    "article_id",
+    "passage_index",
+    "source",
+    "title",
+    "url",
+    "published",
+    "language",
+    "text",
+    "translation",
+    "translation_method",
+    "score",
 }
 
 # Questions of our own (not the shared dev set), each with a phrase that the
@@ -44,7 +53,9 @@ def calibration() -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize(("language", "question", "evidence"), EVIDENCE, ids=[q for _, q, _ in EVIDENCE])
-def test_the_answering_passage_is_in_the_top_three(engine: Engine, language: str, question: str, evidence: list[str]) -> None:
+def test_the_answering_passage_is_in_the_top_three(
+    engine: Engine, language: str, question: str, evidence: list[str]
+) -> None:
     answer = engine.ask(question)
     assert answer.answered and answer.language == language
     texts = [normalized(r.text) for r in answer.results]
@@ -68,7 +79,11 @@ def test_results_come_in_the_askers_language_with_the_original(engine: Engine) -
         else:
             assert result.translation and result.translation_method == "reviewed"
             assert result.translation != result.text
-        passage = next(p for p in engine.corpus.passages if p.article.id == result.article_id and p.position == result.passage_index)
+        passage = next(
+            p
+            for p in engine.corpus.passages
+            if p.article.id == result.article_id and p.position == result.passage_index
+        )
         assert result.text == passage.text
 
 
@@ -122,7 +137,7 @@ def test_without_translations_the_original_is_found_and_never_passed_off_as_tran
 def write_article(root: Path, article_id: str, language: str, paragraphs: list[str]) -> None:
     (root / "articles").mkdir(parents=True, exist_ok=True)
     front = (
-        f"---\nid: {article_id}\ntitle: \"{article_id}\"\nsource: \"Source {article_id}\"\nurl: \"\"\n"
+        f'---\nid: {article_id}\ntitle: "{article_id}"\nsource: "Source {article_id}"\nurl: ""\n'
         f"published: 2024-08-13\nlanguage: {language}\n---\n"
     )
     (root / "articles" / f"{article_id}.md").write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
@@ -133,8 +148,15 @@ SPACE = "The broadcast on X Spaces was delayed for forty minutes by a DDoS attac
 
 def test_near_duplicates_are_kept_but_do_not_fill_the_first_page(tmp_path: Path, detector: LanguageDetector) -> None:
     for i in range(4):
-        write_article(tmp_path, f"wire-copy-{i}", "en", [SPACE, f"Unrelated paragraph number {i} about the weather in spring."])
-    write_article(tmp_path, "own-report", "en", ["Musk blamed the delay of the X Spaces broadcast on an attack; engineers doubted it."])
+        write_article(
+            tmp_path, f"wire-copy-{i}", "en", [SPACE, f"Unrelated paragraph number {i} about the weather in spring."]
+        )
+    write_article(
+        tmp_path,
+        "own-report",
+        "en",
+        ["Musk blamed the delay of the X Spaces broadcast on an attack; engineers doubted it."],
+    )
     engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
     answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
     first_page = [r.article_id for r in answer.results]

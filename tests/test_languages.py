@@ -23,7 +23,11 @@ def labelled_questions() -> list[tuple[str, str]]:
 
 
 def test_short_questions_are_identified(detector: LanguageDetector) -> None:
-    wrong = [(q, lang, detector.detect(q).language) for q, lang in labelled_questions() if detector.detect(q).language != lang]
+    wrong = [
+        (q, lang, detector.detect(q).language)
+        for q, lang in labelled_questions()
+        if detector.detect(q).language != lang
+    ]
     assert wrong == []
 
 

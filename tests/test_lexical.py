@@ -11,7 +11,7 @@ from rank_bm25 import BM25Okapi
 
 from index import Corpus
 from index._analysis import analyzer
-from index._lexical import B, K1, LexicalIndex
+from index._lexical import K1, B, LexicalIndex
 
 
 class LuceneBM25(BM25Okapi):

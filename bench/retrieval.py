@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Retrieval benchmark: the hybrid engine against plain rank-bm25, in one run.
+
+Usage (from the project root, after `pip install -e '.[test]'`)::
+
+    python bench/retrieval.py [--passages 100000] [--queries 200] [--baseline-queries 20]
+
+It builds a synthetic corpus of N passages spread evenly over the six answer
+languages, each passage two to four sentences drawn from the bundled
+corpus's versions in that language plus a random name and figure, and reports:
+
+* index build time and peak memory (RSS) of the full hybrid index;
+* query latency p50/p99 of the full hybrid search (detection, analysis,
+  BM25, embedding the question, vector search, fusion, abstention, results);
+* the same queries through rank-bm25's BM25Okapi over the same tokens;
+* how long the bundled corpus takes to be ready from a warm cache, in a fresh process.
+
+Embedding 100,000 passages with the sentence encoder would take most of an
+hour on two cores, so each synthetic passage's vector is the normalised mean
+of its sentences' real embeddings (each distinct sentence embedded once);
+questions are embedded for real at query time. The script also measures the
+encoder's passage throughput, to extrapolate a real build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import hashlib
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corpus import BUNDLED  # noqa: E402
+from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage, Rendition, load_corpus  # noqa: E402
+from index._analysis import analyzer  # noqa: E402
+from index._semantic import UniversalSentenceEncoder, normalize_rows  # noqa: E402
+
+SENTENCE = re.compile(r"(?<=[.!?…»”\"])\s+(?=[«“\"A-ZÀ-Ý0-9])")
+NAMES = ["Anna Keller", "Budi Santoso", "Claire Dubois", "Diego Ramírez", "Eva de Vries", "Frank Miller"]
+QUESTIONS = {
+    "en": ["Why was the Space delayed?", "How many people listened?", "What did Trump say about Europe?"],
+    "fr": ["Pourquoi la conversation a-t-elle été retardée ?", "Qui a averti Musk ?", "Combien d'abonnés ?"],
+    "id": ["Mengapa wawancara terlambat?", "Apa kata pakar keamanan?", "Berapa pendengar?"],
+    "nl": ["Waarom begon het gesprek later?", "Wat zei Trump over de EU?", "Hoe lang duurde het?"],
+    "de": ["Warum begann das Gespräch so spät?", "Was sagte Trump über Harris?", "Wer hat Musk gewarnt?"],
+    "es": ["¿Por qué se retrasó la conversación?", "¿Qué dijo Trump de la UE?", "¿Cuántos oyentes hubo?"],
+}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sentences_by_language() -> dict[str, list[str]]:
+    corpus = load_corpus(BUNDLED)
+    pools: dict[str, set[str]] = {lang: set() for lang in SUPPORTED}
+    for passage in corpus.passages:
+        for rendition in passage.renditions():
+            for sentence in SENTENCE.split(rendition.body):
+                if len(sentence) > 25:
+                    pools[rendition.language].add(sentence.strip())
+    return {lang: sorted(pool) for lang, pool in pools.items()}
+
+
+class ComposedEmbedder:
+    """Passage vectors composed from real sentence embeddings; questions embedded for real."""
+
+    def __init__(self, encoder: UniversalSentenceEncoder, sentence_vectors: dict[str, np.ndarray]) -> None:
+        self.name = f"bench-composed-{encoder.name}"
+        self._encoder = encoder
+        self._sentences = sentence_vectors
+        self.parts: dict[str, list[str]] = {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 1 and texts[0] not in self.parts:
+            return self._encoder.embed(texts)
+        rows = [np.mean([self._sentences[s] for s in self.parts[t]], axis=0) for t in texts]
+        return normalize_rows(np.vstack(rows))
+
+
+def synthetic_corpus(n: int, pools: dict[str, list[str]], embedder: ComposedEmbedder, seed: int = 1) -> Corpus:
+    rng = random.Random(seed)
+    per_article = 100
+    passages: list[Passage] = []
+    articles: list[Article] = []
+    for a in range((n + per_article - 1) // per_article):
+        language = SUPPORTED[a % len(SUPPORTED)]
+        article = Article(
+            id=f"synthetic-{a}",
+            title=f"Synthetic report {a}",
+            source=f"Source {a % 50}",
+            url="",
+            published=dt.date(2024, 8, 13),
+            language=language,
+            note="",
+            path=Path(f"synthetic-{a}.md"),
+        )
+        articles.append(article)
+        for position in range(min(per_article, n - a * per_article)):
+            parts = rng.sample(pools[language], rng.randint(2, 4))
+            body = " ".join(parts) + f" {rng.choice(NAMES)} {rng.randint(1, 9999)}."
+            embedder.parts[body] = parts
+            passages.append(Passage(article, position, Rendition(language, body), MappingProxyType({})))
+    return Corpus(Path("synthetic"), tuple(articles), tuple(passages), "synthetic", MappingProxyType({}))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    values = np.array(samples) * 1000
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99)), float(values.mean())
+
+
+def warm_start_seconds(cache_dir: Path) -> float:
+    code = (
+        "import time; t=time.perf_counter();"
+        "from pathlib import Path; from corpus import BUNDLED; from index import Engine, load_corpus;"
+        f"e=Engine.build(load_corpus(BUNDLED), cache_dir=Path({str(cache_dir)!r})); e.ask('warm up');"
+        "print(time.perf_counter()-t)"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)  # fills the cache
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--baseline-queries", type=int, default=20)
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "bench")
+    args = parser.parse_args()
+
+    print(
+        f"machine: {sys.platform}, Python {sys.version.split()[0]}, {len(__import__('os').sched_getaffinity(0))} cores"
+    )
+    encoder = UniversalSentenceEncoder()
+    detector = LanguageDetector()
+    pools = sentences_by_language()
+    distinct = sorted({s for pool in pools.values() for s in pool})
+    started = time.perf_counter()
+    sentence_vectors = dict(zip(distinct, encoder.embed(distinct), strict=True))
+    throughput = len(distinct) / (time.perf_counter() - started)
+    print(
+        f"sentence encoder: {throughput:.0f} sentences/s "
+        f"(a real {args.passages:,}-passage build would spend "
+        f"~{args.passages / throughput * 2.5 / 60:.0f} min embedding)"
+    )
+
+    embedder = ComposedEmbedder(encoder, sentence_vectors)
+    corpus = synthetic_corpus(args.passages, pools, embedder)
+    gc.collect()
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    engine = Engine.build(corpus, embedder=embedder, detector=detector)
+    build = time.perf_counter() - started
+    print(
+        f"hybrid index: {len(corpus.passages):,} passages built in {build:.1f} s, "
+        f"peak RSS {rss_mb():.0f} MB (+{rss_mb() - rss_before:.0f} MB for the index)"
+    )
+
+    rng = random.Random(2)
+    queries = [
+        rng.choice(QUESTIONS[lang]) + f" {rng.choice(NAMES).split()[0]}" * (i % 2)
+        for i, lang in enumerate(rng.choices(SUPPORTED, k=args.queries))
+    ]
+    for q in queries[:5]:
+        engine.ask(q)
+    hybrid: list[float] = []
+    lexical: list[float] = []
+    for q in queries:
+        t = time.perf_counter()
+        engine.ask(q)
+        hybrid.append(time.perf_counter() - t)
+        terms = analyzer(detector.detect(q).language).terms(q)
+        t = time.perf_counter()
+        engine.lexical.scores(terms)
+        lexical.append(time.perf_counter() - t)
+    h50, h99, hmean = percentiles(hybrid)
+    l50, l99, _ = percentiles(lexical)
+    print(f"hybrid search: p50 {h50:.2f} ms, p99 {h99:.2f} ms, mean {hmean:.2f} ms over {len(queries)} questions")
+    print(f"  of which BM25 scoring (bm25s matrix): p50 {l50:.2f} ms, p99 {l99:.2f} ms")
+
+    from rank_bm25 import BM25Okapi
+
+    tokens = [analyzer(p.original.language).terms(p.text) for p in corpus.passages]
+    started = time.perf_counter()
+    reference = BM25Okapi(tokens)
+    reference_build = time.perf_counter() - started
+    baseline: list[float] = []
+    for q in queries[: args.baseline_queries]:
+        terms = analyzer(detector.detect(q).language).terms(q)
+        t = time.perf_counter()
+        scores = reference.get_scores(terms)
+        np.argsort(-scores)[:50]
+        baseline.append(time.perf_counter() - t)
+    b50, b99, _ = percentiles(baseline)
+    print(
+        f"rank-bm25 (BM25Okapi): built in {reference_build:.1f} s; query p50 {b50:.1f} ms, p99 {b99:.1f} ms "
+        f"over {len(baseline)} questions"
+    )
+    print(f"speed-up per query (p50): hybrid {b50 / h50:.0f}x, BM25 component {b50 / l50:.0f}x faster than rank-bm25")
+
+    cache = args.cache_dir / hashlib.sha1(str(BUNDLED).encode()).hexdigest()[:8]
+    print(
+        f"bundled corpus ready from a warm cache in {warm_start_seconds(cache):.2f} s (fresh process, imports included)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The command line: `bot.py ask` (JSON and readable) and `bot.py corpus check`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_FIELDS = {
+    "article_id",
+    "passage_index",
+    "source",
+    "title",
+    "url",
+    "published",
+    "language",
+    "text",
+    "translation",
+    "translation_method",
+    "score",
+}
+
+
+def run(args: list[str], tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEWSBOT_CACHE_DIR": str(tmp_path / "cache"), "BOT_CONFIG": ""}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "bot.py", *args], cwd=ROOT, input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def json_lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    questions = (
+        "Why was the Space delayed?\nQuelle est la recette de la tarte Tatin ?\n\nHoe lang duurde de uitzending?\n"
+    )
+    proc = run(["ask", "--json", "-k", "2"], tmp_path_factory.mktemp("cli"), stdin=questions)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_ask_json_prints_one_object_per_input_line(json_lines: list[dict[str, object]]) -> None:
+    assert len(json_lines) == 4
+    assert [line["question"] for line in json_lines] == [
+        "Why was the Space delayed?",
+        "Quelle est la recette de la tarte Tatin ?",
+        "",
+        "Hoe lang duurde de uitzending?",
+    ]
+
+
+def test_ask_json_schema(json_lines: list[dict[str, object]]) -> None:
+    for line in json_lines:
+        assert set(line) == {"question", "language", "answered", "results"}
+        assert isinstance(line["results"], list)
+        for result in line["results"]:
+            assert set(result) == RESULT_FIELDS
+    english, tatin, empty, dutch = json_lines
+    assert english["answered"] is True and english["language"] == "en" and len(english["results"]) == 2
+    assert tatin["answered"] is False and tatin["results"] == [] and tatin["language"] == "fr"
+    assert empty["answered"] is False
+    assert dutch["language"] == "nl"
+
+
+def test_ask_readable_quotes_attributes_and_shows_the_original(tmp_path: Path) -> None:
+    proc = run(["ask", "--lang", "en", "-k", "1", "Wat", "zei", "Trump", "over", "de", "EU?"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "[1] “" in out and "NOS Nieuws" in out and "translated from Dutch" in out
+    assert "Original (Dutch): “" in out
+
+
+def test_corpus_check_summarises_the_bundled_corpus(tmp_path: Path) -> None:
+    proc = run(["corpus", "check"], tmp_path)
+    assert proc.returncode == 0
+    assert "articles:     4" in proc.stdout and "translations: 20" in proc.stdout
+
+
+def test_corpus_check_lists_problems_and_exits_1(tmp_path: Path) -> None:
+    articles = tmp_path / "broken" / "articles"
+    articles.mkdir(parents=True)
+    (articles / "a.md").write_text("---\nid: b\ntitle: T\n---\nText\n", encoding="utf-8")
+    proc = run(["corpus", "check", str(tmp_path / "broken")], tmp_path)
+    assert proc.returncode == 1
+    assert "a.md:2: id 'b' does not match the file name" in proc.stderr
+    assert "a.md:1: missing front-matter field 'published'" in proc.stderr
+
+
+def test_ask_with_a_broken_corpus_reports_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = run(["ask", "--corpus", str(tmp_path / "empty"), "hello"], tmp_path)
+    assert proc.returncode == 1 and "articles" in proc.stderr and "Traceback" not in proc.stderr
