@@ -1,0 +1,202 @@
+"""The application: handlers wired to python-telegram-bot, polling or webhook, and the console.
+
+Usage::
+
+    TELEGRAM_BOT_TOKEN=123:ABC python bot.py      # long polling (or a webhook, if configured)
+    python bot.py --console                        # the same bot in a terminal
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from index import CorpusError
+
+from . import _admin, _chat, _inline
+from ._config import Config
+from ._errors import on_error
+from ._i18n import strings
+from ._logging import configure_logging
+from ._runtime import RUNTIME_KEY, Runtime, runtime
+from ._service import AnswerService
+
+log = logging.getLogger("newsbot")
+COMMANDS = ("start", "help", "ask", "sources", "lang")
+NO_TOKEN = """\
+No Telegram bot token is configured.
+
+To run the bot on Telegram:
+  1. open a chat with @BotFather in Telegram and send /newbot; it gives you a token;
+  2. export TELEGRAM_BOT_TOKEN=<that token>   (or put it under telegram.token in config.yaml)
+  3. run python bot.py again.
+
+To try the bot right now, without Telegram:  python bot.py --console
+"""
+
+
+def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    fresh = filters.UpdateType.MESSAGE  # edited messages are not re-answered, and never run admin commands
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(CommandHandler("start", _chat.start, filters=fresh))
+    app.add_handler(CommandHandler("help", _chat.help_command, filters=fresh))
+    app.add_handler(CommandHandler("sources", _chat.sources, filters=fresh))
+    app.add_handler(CommandHandler("lang", _chat.lang_command, filters=fresh))
+    app.add_handler(CommandHandler("ask", _chat.ask_command, filters=fresh))
+    app.add_handler(CommandHandler("reload", _admin.reload_command))
+    app.add_handler(CommandHandler("stats", _admin.stats_command))
+    app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(_chat.on_unknown_callback))
+    app.add_handler(InlineQueryHandler(_inline.inline_query))
+    app.add_handler(MessageHandler(fresh & private & filters.TEXT & ~filters.COMMAND, _chat.on_private_text))
+    app.add_handler(MessageHandler(fresh & groups & filters.TEXT & ~filters.COMMAND, _chat.on_group_text))
+    app.add_error_handler(on_error)
+
+
+async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Publish the command menu in every language and log the corpus size."""
+    rt = runtime_of(app)
+    for language in (None, *rt.config.languages):
+        s = strings(language)
+        commands = [BotCommand(name, s(f"command_{name}")) for name in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=language)
+    engine = rt.service.engine
+    log.info(
+        "serving %d articles (%d passages) as @%s; index ready in %.2f s",
+        len(engine.corpus.articles),
+        len(engine.corpus.passages),
+        app.bot.username,
+        engine.stats.seconds,
+    )
+
+
+async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    rt = runtime_of(app)
+    save_stats(rt)
+    rt.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
+    return app.bot_data[RUNTIME_KEY]  # type: ignore[no-any-return]
+
+
+def stats_path(config: Config) -> Path | None:
+    return config.persistence.with_name("stats.json") if config.persistence else None
+
+
+def save_stats(rt: Runtime) -> None:
+    path = stats_path(rt.config)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rt.service.stats.to_dict()), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("could not save statistics to %s: %s", path, exc)
+
+
+def load_stats(rt: Runtime) -> None:
+    path = stats_path(rt.config)
+    if path is None or not path.exists():
+        return
+    try:
+        rt.service.stats.restore(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("ignoring unreadable statistics file %s: %s", path, exc)
+
+
+def build_application(
+    config: Config,
+    service: AnswerService,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot application, with every handler registered and the runtime attached."""
+    builder = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(64)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if config.persistence is not None:
+        config.persistence.parent.mkdir(parents=True, exist_ok=True)
+        store = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
+        builder = builder.persistence(PicklePersistence(config.persistence, store_data=store, update_interval=30))
+    app = builder.build()
+    rt = Runtime(config=config, service=service)
+    app.bot_data[RUNTIME_KEY] = rt
+    load_stats(rt)
+    add_handlers(app)
+    return app
+
+
+def run_bot(config: Config) -> int:
+    """Run on Telegram until interrupted; without a token, explain and fall back to the console."""
+    configure_logging(config.log_level, [config.token, config.webhook.secret_token if config.webhook else ""])
+    if not config.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return run_console(config) if sys.stdin.isatty() else 2
+    try:
+        service = AnswerService.open(config.corpus, config.cache_dir)
+    except CorpusError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    app = build_application(config, service)
+    if config.webhook is not None:
+        hook = config.webhook
+        app.run_webhook(
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path,
+            webhook_url=hook.url,
+            secret_token=hook.secret_token,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def run_console(config: Config) -> int:
+    from ._console import Console
+
+    try:
+        service = AnswerService.open(config.corpus, config.cache_dir)
+    except CorpusError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return Console(service, max_results=config.max_results).run()
+
+
+__all__ = ["build_application", "run_bot", "run_console", "runtime"]

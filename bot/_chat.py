@@ -1,0 +1,282 @@
+"""Chat handlers: /start, /help, /sources, /lang, questions in private chats and groups, "More".
+
+Questions in a private chat are any text; in groups, ``/ask``, a mention of
+the bot, or a reply to one of its messages. Everything else in a group is
+ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import html
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from index import Answer
+
+from ._compose import answer_html, shorten
+from ._i18n import Strings, strings
+from ._memory import lang_data, more_data, parse_lang, parse_more
+from ._ratelimit import Verdict
+from ._runtime import LANGUAGE_KEY, chosen_language, interface_strings, runtime
+from ._send import reply_html
+
+log = logging.getLogger(__name__)
+EXAMPLE_PREFIX = "ex:"
+DEEP_LINK_PREFIX = "q_"
+MAX_QUESTION = 1000  # characters; a longer message is cut, not refused
+
+
+def deep_link_payload(question: str) -> str | None:
+    """A ``/start`` payload carrying ``question``, or None when it would not fit Telegram's 64 characters."""
+    payload = DEEP_LINK_PREFIX + base64.urlsafe_b64encode(question.encode()).decode().rstrip("=")
+    return payload if len(payload) <= 64 else None
+
+
+def _question_from_payload(payload: str) -> str | None:
+    if not payload.startswith(DEEP_LINK_PREFIX):
+        return None
+    encoded = payload[len(DEEP_LINK_PREFIX) :]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8").strip() or None
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome the user with example questions, or answer the question a deep link carries."""
+    message = update.effective_message
+    if message is None:
+        return
+    if context.args:
+        question = _question_from_payload(context.args[0])
+        if question:
+            await answer_question(update, context, question)
+            return
+    s = interface_strings(update, context)
+    corpus = runtime(context).service.engine.corpus
+    user = update.effective_user
+    languages = sorted({a.language for a in corpus.articles})
+    text = s(
+        "welcome",
+        name=html.escape(user.first_name if user else ""),
+        articles=len(corpus.articles),
+        languages=html.escape(", ".join(s.language_name(lang) for lang in languages)),
+    )
+    buttons = [
+        [InlineKeyboardButton(q, callback_data=f"{EXAMPLE_PREFIX}{s.language}:{i}")] for i, q in enumerate(s.examples)
+    ]
+    await reply_html(message, text, InlineKeyboardMarkup(buttons))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain how to use the bot in chats, groups and inline."""
+    if update.effective_message is None:
+        return
+    s = interface_strings(update, context)
+    await reply_html(update.effective_message, s("help", mention=f"@{context.bot.username}"))
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the articles in the corpus with publisher, date and link."""
+    if update.effective_message is None:
+        return
+    s = interface_strings(update, context)
+    corpus = runtime(context).service.engine.corpus
+    lines = [s("sources_header", articles=len(corpus.articles))]
+    for article in sorted(corpus.articles, key=lambda a: (a.published, a.source)):
+        title = html.escape(article.title)
+        linked = (
+            f'<a href="{html.escape(article.url, quote=True)}">{title}</a>' if article.url else f"{title} {s('no_url')}"
+        )
+        line = s("source_line", source=html.escape(article.source), date=article.published.isoformat(), title=linked)
+        lines.append(f"• {line} [{article.language}]")
+    await reply_html(update.effective_message, "\n".join(lines))
+
+
+async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer buttons to choose the answer language."""
+    if update.effective_message is None:
+        return
+    s = interface_strings(update, context)
+    choice = chosen_language(context)
+    current = strings(choice).raw("language_name") if choice else s("lang_auto")
+    rows = [
+        [InlineKeyboardButton(strings(code).raw("language_name"), callback_data=lang_data(code))]
+        for code in runtime(context).config.languages
+    ]
+    rows.append([InlineKeyboardButton(s("lang_auto"), callback_data=lang_data("auto"))])
+    await reply_html(
+        update.effective_message, html.escape(s("lang_prompt", current=current)), InlineKeyboardMarkup(rows)
+    )
+
+
+async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remember the chosen answer language (persisted across restarts)."""
+    query = update.callback_query
+    code = parse_lang(query.data if query else None)
+    if query is None or code is None or context.user_data is None:
+        return
+    if code == "auto":
+        context.user_data.pop(LANGUAGE_KEY, None)
+        text = interface_strings(update, context)("lang_set_auto")
+    elif code in runtime(context).config.languages:
+        context.user_data[LANGUAGE_KEY] = code
+        s = strings(code)
+        text = s("lang_set", language=s.raw("language_name"))
+    else:
+        await query.answer()
+        return
+    await query.answer()
+    await query.edit_message_text(text)
+
+
+async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the example question behind a /start button."""
+    query = update.callback_query
+    if query is None or not query.data:
+        return
+    await query.answer()
+    language, _, index = query.data.removeprefix(EXAMPLE_PREFIX).partition(":")
+    examples = strings(language).examples
+    if index.isdigit() and int(index) < len(examples) and query.message is not None:
+        await answer_question(update, context, examples[int(index)], reply_to=query.message)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer ``/ask <question>`` (in groups and private chats)."""
+    if update.effective_message is None:
+        return
+    question = " ".join(context.args or [])
+    if not question.strip():
+        s = interface_strings(update, context)
+        await reply_html(update.effective_message, html.escape(s("ask_usage", example=s.examples[0])))
+        return
+    await answer_question(update, context, question)
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat, any text message is a question."""
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        await answer_question(update, context, message.text)
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group, answer mentions of the bot and replies to it; ignore the rest."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is not None:
+        await answer_question(update, context, question)
+
+
+def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot (mention removed), or None."""
+    text = message.text or ""
+    mentioned = False
+    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if (entity.type == MessageEntity.MENTION and value.lstrip("@").casefold() == username.casefold()) or (
+            entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id
+        ):
+            mentioned = True
+            text = text.replace(value, " ")
+    replied = message.reply_to_message
+    is_reply = replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
+    if not (mentioned or is_reply):
+        return None
+    return " ".join(text.split())
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, *, reply_to: Message | None = None
+) -> None:
+    """Rate-limit, show typing, ask the engine off the event loop, and reply with the composed answer."""
+    rt = runtime(context)
+    message = reply_to or update.effective_message
+    user = update.effective_user
+    if message is None:
+        return
+    question = question[:MAX_QUESTION]
+    if user is not None:
+        verdict = rt.limiter.check(user.id) if rt.limiter else Verdict.ALLOW
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.NOTIFY:
+                s = interface_strings(update, context)
+                seconds = rt.limiter.retry_after(user.id) if rt.limiter else 1
+                await reply_html(message, html.escape(s("rate_limited", seconds=seconds)))
+            return
+    if not any(ch.isalnum() for ch in question):
+        s = interface_strings(update, context)
+        await reply_html(message, html.escape(s("empty_question", example=s.examples[0])))
+        return
+    with contextlib.suppress(TelegramError):  # "typing…" is a courtesy; the answer matters
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+    hint = user.language_code if user else None
+    answer = await rt.off_loop(
+        rt.service.ask, question, k=rt.config.max_results, language=chosen_language(context), hint=hint
+    )
+    await send_answer(context, message, answer, offset=0)
+
+
+async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer, *, offset: int) -> None:
+    rt = runtime(context)
+    s = strings(answer.language)
+    everything = answer.results + answer.more
+    page = everything[offset : offset + rt.config.max_results]
+    header = s("more_header", question=html.escape(answer.question)) if offset else None
+    text, shown = answer_html(answer, s, page, header=header)
+    await reply_html(message, text, answer_keyboard(context, answer, s, offset, shown))
+
+
+def answer_keyboard(
+    context: ContextTypes.DEFAULT_TYPE, answer: Answer, s: Strings, offset: int, shown: int
+) -> InlineKeyboardMarkup | None:
+    if not answer.answered:
+        return None
+    everything = answer.results + answer.more
+    rows: list[list[InlineKeyboardButton]] = []
+    if offset + shown < len(everything):
+        token = runtime(context).memory.remember(answer)
+        rows.append([InlineKeyboardButton(s("more_button"), callback_data=more_data(token, offset + shown))])
+    seen: set[str] = set()
+    for result in everything[offset : offset + shown]:
+        if result.url and result.url not in seen:
+            seen.add(result.url)
+            label = shorten(s("source_button", source=result.source), 48)
+            rows.append([InlineKeyboardButton(label, url=result.url)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the next results of an earlier answer."""
+    query = update.callback_query
+    request = parse_more(query.data if query else None)
+    if query is None or request is None:
+        return
+    answer = runtime(context).memory.recall(request.token)
+    s = interface_strings(update, context)
+    if answer is None or query.message is None:
+        await query.answer(s("expired"), show_alert=False)
+        return
+    if request.offset >= len(answer.results + answer.more):
+        await query.answer(strings(answer.language)("no_more"))
+        return
+    await query.answer()
+    await send_answer(context, query.message, answer, offset=request.offset)  # type: ignore[arg-type]
+
+
+async def on_unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data the bot did not create: acknowledge quietly, do nothing."""
+    if update.callback_query is not None:
+        log.info(
+            "ignored unknown callback data from user %s", update.effective_user.id if update.effective_user else "?"
+        )
+        await update.callback_query.answer()

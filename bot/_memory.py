@@ -1,0 +1,64 @@
+"""Answers remembered for the "More" button, and the callback data that points at them.
+
+Callback data is at most 64 bytes, so it carries a short random token and an
+offset, never the question. Data the bot did not create fails to parse and is
+ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from telegram.constants import InlineKeyboardButtonLimit
+
+from index import Answer
+
+_MORE = re.compile(r"^more:([A-Za-z0-9_-]{8,16}):(\d{1,3})$")
+_LANG = re.compile(r"^lang:([a-z]{2}|auto)$")
+
+
+@dataclass(frozen=True, slots=True)
+class MoreRequest:
+    token: str
+    offset: int
+
+
+def more_data(token: str, offset: int) -> str:
+    data = f"more:{token}:{offset}"
+    assert len(data.encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    return data
+
+
+def parse_more(data: str | None) -> MoreRequest | None:
+    match = _MORE.match(data or "")
+    return MoreRequest(match.group(1), int(match.group(2))) if match else None
+
+
+def lang_data(code: str) -> str:
+    return f"lang:{code}"
+
+
+def parse_lang(data: str | None) -> str | None:
+    match = _LANG.match(data or "")
+    return match.group(1) if match else None
+
+
+class AnswerMemory:
+    """The last ``capacity`` answers that offered more results, by token."""
+
+    def __init__(self, capacity: int = 5_000) -> None:
+        self.capacity = capacity
+        self._answers: OrderedDict[str, Answer] = OrderedDict()
+
+    def remember(self, answer: Answer) -> str:
+        token = secrets.token_urlsafe(8)[:11]
+        self._answers[token] = answer
+        if len(self._answers) > self.capacity:
+            self._answers.popitem(last=False)
+        return token
+
+    def recall(self, token: str) -> Answer | None:
+        return self._answers.get(token)

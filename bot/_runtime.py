@@ -1,0 +1,68 @@
+"""What the handlers share at run time, kept in ``bot_data`` (never persisted)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from telegram import Update, User
+from telegram.ext import ContextTypes
+
+from index import normalize_hint
+
+from ._config import Config
+from ._i18n import Strings, strings
+from ._memory import AnswerMemory
+from ._ratelimit import RateLimiter
+from ._service import AnswerService
+
+T = TypeVar("T")
+RUNTIME_KEY = "runtime"
+LANGUAGE_KEY = "lang"
+
+
+@dataclass
+class Runtime:
+    config: Config
+    service: AnswerService
+    memory: AnswerMemory = field(default_factory=AnswerMemory)
+    limiter: RateLimiter | None = None
+    inline_limiter: RateLimiter | None = None
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        rate = self.config.rate_limit
+        self.limiter = self.limiter or RateLimiter(rate.burst, rate.per_seconds)
+        # Inline queries arrive per keystroke, so they get a bucket of their own, deeper.
+        self.inline_limiter = self.inline_limiter or RateLimiter(rate.burst * 6, rate.per_seconds)
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking engine work on the worker threads, keeping the event loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    def is_admin(self, user: User | None) -> bool:
+        """Admins are numeric user ids from the configuration; usernames can change hands."""
+        return user is not None and user.id in self.config.admins
+
+
+def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    return context.bot_data[RUNTIME_KEY]  # type: ignore[no-any-return]
+
+
+def chosen_language(context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The answer language the user picked with /lang, if any."""
+    data = context.user_data
+    return data.get(LANGUAGE_KEY) if data is not None else None
+
+
+def interface_strings(update: Update, context: ContextTypes.DEFAULT_TYPE, detected: str | None = None) -> Strings:
+    """Strings in the user's language: /lang, then the question's language, then Telegram's."""
+    user = update.effective_user
+    language = chosen_language(context) or detected or normalize_hint(user.language_code if user else None)
+    return strings(language)
