@@ -6,7 +6,6 @@ count: an edited or forwarded command never runs an admin action.
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 
@@ -16,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from index import CorpusError
 
+from ._compose import escape
 from ._runtime import interface_strings, runtime
 from ._send import reply_html
 
@@ -30,7 +30,7 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
         return False
     log.warning("refused %s from user id %s", command, user.id if user else "unknown")
     if message is not None:
-        await reply_html(message, html.escape(interface_strings(update, context)("not_admin")))
+        await reply_html(message, escape(interface_strings(update, context)("not_admin")))
     return True
 
 
@@ -44,7 +44,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         report = await rt.off_loop(rt.service.reload)
     except CorpusError as exc:
         root = rt.service.corpus_dir
-        lines = [html.escape(str(p).replace(f"{root}/", "")) for p in exc.problems]
+        lines = [escape(str(p).replace(f"{root}/", "")) for p in exc.problems]
         listing = ""
         for line in lines:  # as many problems as fit in one message
             if len(listing) + len(line) + 400 > MessageLimit.MAX_TEXT_LENGTH:
@@ -56,7 +56,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     except OSError as exc:
         log.warning("reload failed: %s", exc)
-        await reply_html(update.effective_message, s("reload_failed", problems=html.escape(str(exc))))
+        await reply_html(update.effective_message, s("reload_failed", problems=escape(str(exc))))
         return
     none = s("nothing")
     log.info("corpus reloaded: %d articles, %d passages in %.2f s", report.articles, report.passages, report.seconds)
@@ -67,9 +67,9 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             seconds=f"{report.seconds:.2f}",
             articles=report.articles,
             passages=report.passages,
-            added=html.escape(", ".join(report.added) or none),
-            removed=html.escape(", ".join(report.removed) or none),
-            changed=html.escape(", ".join(report.changed) or none),
+            added=escape(", ".join(report.added) or none),
+            removed=escape(", ".join(report.removed) or none),
+            changed=escape(", ".join(report.changed) or none),
         ),
     )
 
@@ -94,6 +94,6 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             articles=len(engine.corpus.articles),
             passages=len(engine.corpus.passages),
             index_seconds=f"{engine.stats.seconds:.2f}",
-            last_reload=html.escape(stats.last_reload or s("never")),
+            last_reload=escape(stats.last_reload or s("never")),
         ),
     )

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from index import Answer
 
-from ._compose import answer_html, shorten
+from ._compose import answer_html, escape, shorten
 from ._i18n import Strings, strings
 from ._memory import lang_data, more_data, parse_lang, parse_more
 from ._ratelimit import Verdict
@@ -65,9 +65,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     languages = sorted({a.language for a in corpus.articles})
     text = s(
         "welcome",
-        name=html.escape(user.first_name if user else ""),
+        name=escape(user.first_name if user else ""),
         articles=len(corpus.articles),
-        languages=html.escape(", ".join(s.language_name(lang) for lang in languages)),
+        languages=escape(", ".join(s.language_name(lang) for lang in languages)),
     )
     buttons = [
         [InlineKeyboardButton(q, callback_data=f"{EXAMPLE_PREFIX}{s.language}:{i}")] for i, q in enumerate(s.examples)
@@ -91,11 +91,11 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     corpus = runtime(context).service.engine.corpus
     lines = [s("sources_header", articles=len(corpus.articles))]
     for article in sorted(corpus.articles, key=lambda a: (a.published, a.source)):
-        title = html.escape(article.title)
+        title = escape(article.title)
         linked = (
             f'<a href="{html.escape(article.url, quote=True)}">{title}</a>' if article.url else f"{title} {s('no_url')}"
         )
-        line = s("source_line", source=html.escape(article.source), date=article.published.isoformat(), title=linked)
+        line = s("source_line", source=escape(article.source), date=article.published.isoformat(), title=linked)
         lines.append(f"• {line} [{article.language}]")
     await reply_html(update.effective_message, "\n".join(lines))
 
@@ -112,9 +112,7 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         for code in runtime(context).config.languages
     ]
     rows.append([InlineKeyboardButton(s("lang_auto"), callback_data=lang_data("auto"))])
-    await reply_html(
-        update.effective_message, html.escape(s("lang_prompt", current=current)), InlineKeyboardMarkup(rows)
-    )
+    await reply_html(update.effective_message, escape(s("lang_prompt", current=current)), InlineKeyboardMarkup(rows))
 
 
 async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -156,7 +154,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     question = " ".join(context.args or [])
     if not question.strip():
         s = interface_strings(update, context)
-        await reply_html(update.effective_message, html.escape(s("ask_usage", example=s.examples[0])))
+        await reply_html(update.effective_message, escape(s("ask_usage", example=s.examples[0])))
         return
     await answer_question(update, context, question)
 
@@ -211,11 +209,11 @@ async def answer_question(
             if verdict is Verdict.NOTIFY:
                 s = interface_strings(update, context)
                 seconds = rt.limiter.retry_after(user.id) if rt.limiter else 1
-                await reply_html(message, html.escape(s("rate_limited", seconds=seconds)))
+                await reply_html(message, escape(s("rate_limited", seconds=seconds)))
             return
     if not any(ch.isalnum() for ch in question):
         s = interface_strings(update, context)
-        await reply_html(message, html.escape(s("empty_question", example=s.examples[0])))
+        await reply_html(message, escape(s("empty_question", example=s.examples[0])))
         return
     with contextlib.suppress(TelegramError):  # "typing…" is a courtesy; the answer matters
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
@@ -231,7 +229,7 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
     s = strings(answer.language)
     everything = answer.results + answer.more
     page = everything[offset : offset + rt.config.max_results]
-    header = s("more_header", question=html.escape(answer.question)) if offset else None
+    header = s("more_header", question=escape(answer.question)) if offset else None
     text, shown = answer_html(answer, s, page, header=header)
     await reply_html(message, text, answer_keyboard(context, answer, s, offset, shown))
 
@@ -258,8 +256,11 @@ def answer_keyboard(
 async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the next results of an earlier answer."""
     query = update.callback_query
-    request = parse_more(query.data if query else None)
-    if query is None or request is None:
+    if query is None:
+        return
+    request = parse_more(query.data)
+    if request is None:
+        await query.answer()  # not data this bot made: acknowledge quietly
         return
     answer = runtime(context).memory.recall(request.token)
     s = interface_strings(update, context)

@@ -17,6 +17,13 @@ from index import Answer, Result
 from ._i18n import Strings
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML (quotes only matter inside attributes, escaped separately)."""
+    return html.escape(text, quote=False)
+
+
 ELLIPSIS = "…"
 
 
@@ -34,19 +41,19 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _attribution_html(result: Result, answer_language: str, s: Strings) -> str:
-    title = html.escape(result.title)
+    title = escape(result.title)
     linked = f'<a href="{html.escape(result.url, quote=True)}">{title}</a>' if result.url else title
-    parts = [f"<b>{html.escape(result.source)}</b>", linked, html.escape(result.published)]
+    parts = [f"<b>{escape(result.source)}</b>", linked, escape(result.published)]
     if result.translation is not None:
         key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
-        parts.append(f"<i>{html.escape(s(key, language=s.language_name(result.language)))}</i>")
+        parts.append(f"<i>{escape(s(key, language=s.language_name(result.language)))}</i>")
     return " · ".join(parts)
 
 
 def _quote_html(text: str, *, expandable: bool = False, label: str | None = None) -> str:
-    body = html.escape(text)
+    body = escape(text)
     if label:
-        body = f"<b>{html.escape(label)}</b>\n{body}"
+        body = f"<b>{escape(label)}</b>\n{body}"
     return f"<blockquote expandable>{body}</blockquote>" if expandable else f"<blockquote>{body}</blockquote>"
 
 
@@ -56,7 +63,7 @@ def result_html(result: Result, answer_language: str, s: Strings, *, budget: int
     original = result.text if result.translation is not None else None
     note = ""
     if result.missing_translation(answer_language):
-        note = html.escape(
+        note = escape(
             s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
         )
     label = s("original_label", language=s.language_name(result.language))
@@ -90,12 +97,12 @@ def answer_html(
 ) -> tuple[str, int]:
     """The answer message as Telegram HTML (at most MAX_MESSAGE characters), and how many results it holds."""
     if not answer.answered:
-        return s("not_found", example=html.escape(s.examples[0])), 0
+        return s("not_found", example=escape(s.examples[0])), 0
     results = answer.results if results is None else results
     separator = "\n\n"
     parts: list[str] = [header] if header else []
     if answer.unsupported_language:
-        parts.append(f"<i>{html.escape(s('unsupported_language'))}</i>")
+        parts.append(f"<i>{escape(s('unsupported_language'))}</i>")
     shown = 0
     for result in results:
         room = MAX_MESSAGE - len(separator.join(parts)) - (len(separator) if parts else 0)

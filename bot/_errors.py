@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from ._compose import escape
 from ._runtime import interface_strings
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is not None and message.chat_id is not None:
             s = interface_strings(update, context)
-            await message.reply_text(html.escape(s("error")), do_quote=True)
+            await message.reply_text(escape(s("error")), do_quote=True)
     except TelegramError as exc:  # Telegram itself is failing; the log has it already
         log.warning("could not apologise to the user: %s", exc)

@@ -8,7 +8,6 @@ false.
 from __future__ import annotations
 
 import hashlib
-import html
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import InlineQueryLimit, InlineQueryResultLimit, ParseMode
@@ -16,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from index import Result
 
-from ._compose import result_html, shorten
+from ._compose import escape, result_html, shorten
 from ._i18n import Strings, strings
 from ._ratelimit import Verdict
 from ._runtime import interface_strings, runtime
@@ -55,7 +54,7 @@ def _notice(identifier: str, title: str, text: str) -> InlineQueryResultArticle:
     return InlineQueryResultArticle(
         id=identifier,
         title=title,
-        input_message_content=InputTextMessageContent(html.escape(text), parse_mode=ParseMode.HTML),
+        input_message_content=InputTextMessageContent(escape(text), parse_mode=ParseMode.HTML),
     )
 
 
