@@ -209,27 +209,21 @@ class Engine:
         settle both.
         """
         settings = self.settings
-        weights = self._term_weights(set(analyzer(_analysis_language(detection)).terms(question)))
-        # The IDF of a term no document contains: an upper bound on any one term's weight.
-        rarest = float(np.log(1 + (self.lexical.size + 0.5) / 0.5))
-        for scored in ranked[: settings.abstention_depth]:
-            if scored.similarity >= settings.min_similarity:
-                return True
-            if self._shared_weight(weights, scored.passage) >= settings.min_shared_rare_terms * rarest:
-                return True
-        return False
-
-    def _term_weights(self, terms: set[str]) -> dict[str, float]:
+        leading = ranked[: settings.abstention_depth]
+        if any(s.similarity >= settings.min_similarity for s in leading):
+            return True
+        terms = sorted(set(analyzer(_analysis_language(detection)).terms(question)))
+        if not terms:
+            return False
         n = self.lexical.size
-        return {t: float(np.log(1 + (n + 0.5) / (self.lexical.document_frequency(t) + 0.5))) for t in terms}
-
-    def _shared_weight(self, weights: dict[str, float], passage: int) -> float:
-        """The largest IDF mass of question terms found together in one version of ``passage``."""
-        best = 0.0
-        for rendition in self.corpus.passages[passage].renditions():
-            present = set(analyzer(rendition.language).terms(rendition.text))
-            best = max(best, sum(w for t, w in weights.items() if t in present))
-        return best
+        weights = np.array([np.log(1 + (n + 0.5) / (self.lexical.document_frequency(t) + 0.5)) for t in terms])
+        # The IDF of a term no document contains: an upper bound on any one term's weight.
+        rarest = float(np.log(1 + (n + 0.5) / 0.5))
+        passages = np.array([s.passage for s in leading])
+        ends = np.append(self.passage_starts[1:], len(self.doc_passage))
+        docs = np.concatenate([np.arange(self.passage_starts[p], ends[p]) for p in passages])
+        shared = self.lexical.presence(terms, docs) @ weights  # per document: one language version
+        return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * rarest)
 
     def _spread_duplicates(self, ranked: list[_Scored], page: int) -> list[_Scored]:
         """Keep near-duplicates from different articles, but at most a few on the first page."""

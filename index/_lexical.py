@@ -41,6 +41,17 @@ class LexicalIndex:
         weights = np.concatenate([data[s] for s in spans])
         return np.bincount(docs, weights=weights, minlength=self.size).astype(np.float32)
 
+    def presence(self, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        """A boolean matrix: does document ``docs[i]`` contain ``terms[j]``?"""
+        matrix = self._bm25.scores
+        indptr, indices = matrix["indptr"], matrix["indices"]
+        out = np.zeros((len(docs), len(terms)), dtype=bool)
+        for j, term in enumerate(terms):
+            token = self._bm25.vocab_dict.get(term)
+            if token is not None:
+                out[:, j] = np.isin(docs, indices[indptr[token] : indptr[token + 1]])
+        return out
+
     def document_frequency(self, term: str) -> int:
         """How many documents contain ``term``."""
         token = self._bm25.vocab_dict.get(term)

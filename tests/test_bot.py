@@ -317,3 +317,19 @@ async def test_unparseable_html_falls_back_to_plain_text(app: App, fake: FakeBot
     (reply,) = replies(fake)
     assert "parse_mode" not in reply and "<blockquote>" not in reply["text"]
     assert "La Presse" in reply["text"] or "NOS" in reply["text"] or "Objet" in reply["text"] or "BBC" in reply["text"]
+
+
+async def test_language_choice_survives_a_restart(fake: FakeBotAPI, service: AnswerService, tmp_path: Path) -> None:
+    config = bot_config(tmp_path)
+    first = application(config, service, fake)
+    await first.initialize()
+    bot_message = {**message("x"), "from": fake.bot_user}
+    await send(first, **callback("lang:es", bot_message))
+    await first.shutdown()  # flushes persistence, as a stopping bot does
+    second = application(config, service, fake)
+    await second.initialize()
+    await send(second, message=message("Why was the Space delayed?"))
+    await second.shutdown()
+    answer = replies(fake)[-1]["text"]
+    assert strings("es")("translated_from", language="").split("{")[0].split(" ")[0] in answer
+    assert "<blockquote>" in answer
