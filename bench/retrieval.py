@@ -191,6 +191,15 @@ def main() -> int:
     l50, l99, _ = percentiles(lexical)
     print(f"hybrid search: p50 {h50:.2f} ms, p99 {h99:.2f} ms, mean {hmean:.2f} ms over {len(queries)} questions")
     print(f"  of which BM25 scoring (bm25s matrix): p50 {l50:.2f} ms, p99 {l99:.2f} ms")
+    if not engine.vectors.exact:
+        everything = engine.vectors.original_order()
+        recall = []
+        for q in queries[:50]:
+            vector = encoder.embed([q])[0]
+            truth = set(np.argsort(-(everything @ vector))[:10].tolist())
+            found, _ = engine.vectors.search(vector, 10)
+            recall.append(len(truth & set(found.tolist())) / 10)
+        print(f"  vector search recall@10 of the inverted-file index against exact search: {np.mean(recall):.2f}")
 
     from rank_bm25 import BM25Okapi
 

@@ -276,6 +276,8 @@ def _analysis_language(detection: Detection) -> str:
 
 
 def _mean_by_group(vectors: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    if len(groups) == n and np.array_equal(groups, np.arange(n)):
+        return vectors  # one vector per passage already (the usual case): share it, don't copy
     if n == 0 or vectors.size == 0:
         return np.zeros((n, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
     sums = np.zeros((n, vectors.shape[1]), dtype=np.float32)

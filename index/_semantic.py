@@ -79,12 +79,21 @@ class VectorIndex:
         self.centroids = _kmeans(self.vectors, lists, seed=seed)
         assignment = np.argmax(self.vectors @ self.centroids.T, axis=1)
         order = np.argsort(assignment, kind="stable")
+        # Keep one copy, sorted by list so each list is a contiguous slice; _order maps back.
         self._order = order.astype(np.int64)
-        self._sorted = self.vectors[order]
+        self.vectors = self.vectors[order]
         self._bounds = np.searchsorted(assignment[order], np.arange(lists + 1))
 
     def __len__(self) -> int:
         return len(self.vectors)
+
+    def original_order(self) -> np.ndarray:
+        """The vectors in the order they were given."""
+        if self.exact:
+            return self.vectors
+        restored = np.empty_like(self.vectors)
+        restored[self._order] = self.vectors
+        return restored
 
     def search(self, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers and cosines of the ``limit`` best vectors, best first."""
@@ -97,7 +106,7 @@ class VectorIndex:
         nearest = top_k(self.centroids @ query, self.probes)
         spans = [np.arange(self._bounds[c], self._bounds[c + 1]) for c in nearest]
         candidates = np.concatenate(spans)
-        scores = self._sorted[candidates] @ query
+        scores = self.vectors[candidates] @ query
         best = top_k(scores, limit)
         return self._order[candidates[best]], scores[best]
 

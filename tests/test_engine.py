@@ -212,3 +212,23 @@ def test_answers_are_deterministic(engine: Engine) -> None:
     a: Answer = engine.ask("Wat zei Trump over de aanslag op zijn leven?")
     b: Answer = engine.ask("Wat zei Trump over de aanslag op zijn leven?")
     assert a == b
+
+
+def test_the_inverted_file_index_finds_what_exact_search_finds() -> None:
+    from index._semantic import VectorIndex, normalize_rows
+
+    rng = np.random.default_rng(3)
+    centres = normalize_rows(rng.normal(size=(40, 64)).astype(np.float32))
+    vectors = normalize_rows(centres[rng.integers(0, 40, 5000)] + 0.08 * rng.normal(size=(5000, 64)).astype(np.float32))
+    exact = VectorIndex(vectors)
+    approximate = VectorIndex(vectors, exact_limit=1000)
+    assert exact.exact and not approximate.exact
+    np.testing.assert_array_equal(approximate.original_order(), vectors)
+    recall = []
+    for query in normalize_rows(0.1 * rng.normal(size=(50, 64)).astype(np.float32) + centres[rng.integers(0, 40, 50)]):
+        truth, _ = exact.search(query, 10)
+        found, scores = approximate.search(query, 10)
+        assert list(scores) == sorted(scores, reverse=True)
+        np.testing.assert_allclose(scores, vectors[found] @ query, rtol=1e-5)
+        recall.append(len(set(truth) & set(found)) / 10)
+    assert np.mean(recall) >= 0.9
