@@ -58,6 +58,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         log.warning("reload failed: %s", exc)
         await reply_html(update.effective_message, s("reload_failed", problems=escape(str(exc))))
         return
+    rt.save_stats()
     none = s("nothing")
     log.info("corpus reloaded: %d articles, %d passages in %.2f s", report.articles, report.passages, report.seconds)
     await reply_html(

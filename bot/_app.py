@@ -8,10 +8,8 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -34,7 +32,7 @@ from . import _admin, _chat, _inline
 from ._config import Config
 from ._errors import on_error
 from ._i18n import strings
-from ._logging import configure_logging
+from ._logging import configure_logging, install_redaction
 from ._runtime import RUNTIME_KEY, Runtime, runtime
 from ._service import AnswerService
 
@@ -92,39 +90,12 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = runtime_of(app)
-    save_stats(rt)
+    rt.save_stats()
     rt.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
     return app.bot_data[RUNTIME_KEY]  # type: ignore[no-any-return]
-
-
-def stats_path(config: Config) -> Path | None:
-    return config.persistence.with_name("stats.json") if config.persistence else None
-
-
-def save_stats(rt: Runtime) -> None:
-    path = stats_path(rt.config)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rt.service.stats.to_dict()), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        log.warning("could not save statistics to %s: %s", path, exc)
-
-
-def load_stats(rt: Runtime) -> None:
-    path = stats_path(rt.config)
-    if path is None or not path.exists():
-        return
-    try:
-        rt.service.stats.restore(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        log.warning("ignoring unreadable statistics file %s: %s", path, exc)
 
 
 def build_application(
@@ -153,10 +124,11 @@ def build_application(
         config.persistence.parent.mkdir(parents=True, exist_ok=True)
         store = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
         builder = builder.persistence(PicklePersistence(config.persistence, store_data=store, update_interval=30))
+    install_redaction([config.token, config.webhook.secret_token if config.webhook else ""])
     app = builder.build()
     rt = Runtime(config=config, service=service)
     app.bot_data[RUNTIME_KEY] = rt
-    load_stats(rt)
+    rt.load_stats()
     add_handlers(app)
     return app
 

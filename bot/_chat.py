@@ -123,9 +123,11 @@ async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if code == "auto":
         context.user_data.pop(LANGUAGE_KEY, None)
+        await context.application.update_persistence()
         text = interface_strings(update, context)("lang_set_auto")
     elif code in runtime(context).config.languages:
         context.user_data[LANGUAGE_KEY] = code
+        await context.application.update_persistence()  # written now: a crash must not forget it
         s = strings(code)
         text = s("lang_set", language=s.raw("language_name"))
     else:
@@ -222,6 +224,7 @@ async def answer_question(
         rt.service.ask, question, k=rt.config.max_results, language=chosen_language(context), hint=hint
     )
     await send_answer(context, message, answer, offset=0)
+    rt.note_answered()
 
 
 async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer, *, offset: int) -> None:

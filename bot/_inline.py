@@ -19,7 +19,7 @@ from ._compose import escape, result_html, shorten
 from ._i18n import Strings, strings
 from ._ratelimit import Verdict
 from ._runtime import interface_strings, runtime
-from ._send import NO_PREVIEW
+from ._send import NO_PREVIEW, with_retries
 
 INLINE_RESULTS = 10
 MIN_QUERY = 3
@@ -82,4 +82,6 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     results = [result_article(r, answer.language, s) for r in (answer.results + answer.more)[:INLINE_RESULTS]]
     assert len(results) <= InlineQueryLimit.RESULTS
-    await query.answer(results, cache_time=CACHE_SECONDS, is_personal=False)
+    await with_retries(
+        lambda: query.answer(results, cache_time=CACHE_SECONDS, is_personal=False), "answering an inline query"
+    )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import Update, User
@@ -22,6 +25,8 @@ from ._ratelimit import RateLimiter
 from ._service import AnswerService
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+STATS_SAVE_EVERY = 20
 RUNTIME_KEY = "runtime"
 LANGUAGE_KEY = "lang"
 
@@ -35,6 +40,7 @@ class Runtime:
     inline_limiter: RateLimiter | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))
     started: float = field(default_factory=time.time)
+    _since_saved: int = 0
 
     def __post_init__(self) -> None:
         rate = self.config.rate_limit
@@ -45,6 +51,39 @@ class Runtime:
     async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking engine work on the worker threads, keeping the event loop free."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    def note_answered(self) -> None:
+        """Save the statistics now and then, so a crash loses little."""
+        self._since_saved += 1
+        if self._since_saved >= STATS_SAVE_EVERY:
+            self.save_stats()
+
+    def save_stats(self) -> None:
+        self._since_saved = 0
+        path = self.stats_path
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.service.stats.to_dict()), encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("could not save statistics to %s: %s", path, exc)
+
+    def load_stats(self) -> None:
+        path = self.stats_path
+        if path is None or not path.exists():
+            return
+        try:
+            self.service.stats.restore(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable statistics file %s: %s", path, exc)
+
+    @property
+    def stats_path(self) -> Path | None:
+        persistence = self.config.persistence
+        return persistence.with_name("stats.json") if persistence else None
 
     def is_admin(self, user: User | None) -> bool:
         """Admins are numeric user ids from the configuration; usernames can change hands."""

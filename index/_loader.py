@@ -229,6 +229,8 @@ def load_corpus(root: str | Path) -> Corpus:
     articles_dir = root / "articles"
     translations_dir = root / "translations"
     _check_stray_top_level(root, problems)
+    if problems and not any(p.path != root for p in problems):
+        raise CorpusError(problems)  # the directory itself cannot be read
     if not articles_dir.is_dir():
         problems.append(Problem(articles_dir, None, "missing: the corpus needs an articles/ folder"))
         raise CorpusError(problems)
@@ -471,7 +473,12 @@ def _check_fields(doc: Document, required: set[str], optional: set[str], problem
 
 
 def _check_stray_top_level(root: Path, problems: list[Problem]) -> None:
-    for entry in sorted(root.iterdir()):
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        problems.append(Problem(root, None, f"cannot be listed: {exc.strerror or exc}"))
+        return
+    for entry in entries:
         if entry.name in _IGNORED or entry.name in {"articles", "translations"} or entry.name.startswith("."):
             continue
         problems.append(

@@ -69,7 +69,7 @@ class VectorIndex:
     100,000 passages.
     """
 
-    def __init__(self, vectors: np.ndarray, *, exact_limit: int = 20_000, probes: int = 16, seed: int = 0) -> None:
+    def __init__(self, vectors: np.ndarray, *, exact_limit: int = 20_000, probes: int = 32, seed: int = 0) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.exact = len(self.vectors) <= exact_limit
         self.probes = probes
