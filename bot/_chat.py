@@ -123,11 +123,11 @@ async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if code == "auto":
         context.user_data.pop(LANGUAGE_KEY, None)
-        await context.application.update_persistence()
+        await _persist_now(update, context)
         text = interface_strings(update, context)("lang_set_auto")
     elif code in runtime(context).config.languages:
         context.user_data[LANGUAGE_KEY] = code
-        await context.application.update_persistence()  # written now: a crash must not forget it
+        await _persist_now(update, context)
         s = strings(code)
         text = s("lang_set", language=s.raw("language_name"))
     else:
@@ -135,6 +135,13 @@ async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     await query.answer()
     await query.edit_message_text(text)
+
+
+async def _persist_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Write the user's data now rather than at the next periodic flush: a crash must not forget it."""
+    if update.effective_user is not None and context.application.persistence is not None:
+        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+        await context.application.update_persistence()
 
 
 async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

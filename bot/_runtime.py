@@ -27,6 +27,7 @@ from ._service import AnswerService
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 STATS_SAVE_EVERY = 20
+STATS_SAVE_SECONDS = 1.0
 RUNTIME_KEY = "runtime"
 LANGUAGE_KEY = "lang"
 
@@ -41,6 +42,7 @@ class Runtime:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))
     started: float = field(default_factory=time.time)
     _since_saved: int = 0
+    _saved_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         rate = self.config.rate_limit
@@ -53,13 +55,14 @@ class Runtime:
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
     def note_answered(self) -> None:
-        """Save the statistics now and then, so a crash loses little."""
+        """Save the statistics now and then (every few answers or seconds), so a crash loses little."""
         self._since_saved += 1
-        if self._since_saved >= STATS_SAVE_EVERY:
+        if self._since_saved >= STATS_SAVE_EVERY or time.monotonic() - self._saved_at >= STATS_SAVE_SECONDS:
             self.save_stats()
 
     def save_stats(self) -> None:
         self._since_saved = 0
+        self._saved_at = time.monotonic()
         path = self.stats_path
         if path is None:
             return

@@ -44,6 +44,7 @@ import email.policy
 import html
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -496,7 +497,7 @@ class FakeBotAPI:
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake over HTTP on 127.0.0.1; yields the ``base_url`` to give the bot."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         server.block_on_close = False
         thread = threading.Thread(target=server.serve_forever, name="FakeBotAPI", daemon=True)
@@ -624,6 +625,16 @@ class FakeBotAPI:
             rejected = {id(call): reason for call, reason in self.rejected}
             seen = [f"{c.method} (rejected: {rejected[id(c)]})" if id(c) in rejected else c.method for c in self.calls]
         return f"expected {count} accepted {method} call(s) within {timeout}s; calls seen: {seen}"
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-reply (a killed bot) is normal here, not an error to print."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
