@@ -92,6 +92,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             questions=stats.questions,
             p50=f"{stats.percentile(50):.1f}",
             p95=f"{stats.percentile(95):.1f}",
+            lag=f"{stats.loop_lag_max_ms:.0f}",
             articles=len(engine.corpus.articles),
             passages=len(engine.corpus.passages),
             index_seconds=f"{engine.stats.seconds:.2f}",

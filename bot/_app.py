@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any
@@ -78,6 +79,7 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         s = strings(language)
         commands = [BotCommand(name, s(f"command_{name}")) for name in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
+    rt.lag_watch = asyncio.get_running_loop().create_task(rt.watch_event_loop(), name="event-loop-lag")
     engine = rt.service.engine
     log.info(
         "serving %d articles (%d passages) as @%s; index ready in %.2f s",
@@ -90,6 +92,8 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = runtime_of(app)
+    if rt.lag_watch is not None:
+        rt.lag_watch.cancel()
     rt.save_stats()
     rt.executor.shutdown(wait=False, cancel_futures=True)
 

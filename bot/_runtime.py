@@ -41,6 +41,7 @@ class Runtime:
     inline_limiter: RateLimiter | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))
     started: float = field(default_factory=time.time)
+    lag_watch: asyncio.Task[None] | None = None
     _since_saved: int = 0
     _saved_at: float = field(default_factory=time.monotonic)
 
@@ -53,6 +54,16 @@ class Runtime:
     async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking engine work on the worker threads, keeping the event loop free."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    async def watch_event_loop(self, interval: float = 0.02) -> None:
+        """Sample how late the event loop wakes up; the worst delay shows in /stats."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(interval)
+            lag_ms = (loop.time() - started - interval) * 1000
+            if lag_ms > self.service.stats.loop_lag_max_ms:
+                self.service.stats.loop_lag_max_ms = lag_ms
 
     def note_answered(self) -> None:
         """Save the statistics now and then (every few answers or seconds), so a crash loses little."""

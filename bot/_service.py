@@ -36,18 +36,25 @@ class Stats:
     questions: int = 0
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     last_reload: str | None = None
+    loop_lag_max_ms: float = 0.0
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(np.fromiter(self.latencies_ms, dtype=float), q)) if self.latencies_ms else 0.0
 
     def to_dict(self) -> dict[str, object]:
-        return {"questions": self.questions, "latencies_ms": list(self.latencies_ms), "last_reload": self.last_reload}
+        return {
+            "questions": self.questions,
+            "latencies_ms": list(self.latencies_ms),
+            "last_reload": self.last_reload,
+            "loop_lag_max_ms": self.loop_lag_max_ms,
+        }
 
     def restore(self, saved: dict[str, object]) -> None:
         """Carry counters over from a previous run (uptime restarts)."""
         self.questions = int(saved.get("questions", 0))  # type: ignore[call-overload]
         self.latencies_ms.extend(float(x) for x in saved.get("latencies_ms", []))  # type: ignore[attr-defined]
         self.last_reload = saved.get("last_reload")  # type: ignore[assignment]
+        self.loop_lag_max_ms = float(saved.get("loop_lag_max_ms", 0.0))  # type: ignore[arg-type]
 
 
 class AnswerService:

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,8 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """When the fake received it (time.monotonic)."""
 
 
 class Rejected(Exception):
@@ -211,10 +213,10 @@ class _Spec:
         self.types: dict[str, dict[str, Any]] = data["types"]
         self.tags: dict[str, tuple[str, str]] = {}  # concrete subtype -> (discriminating field, value)
         for name, spec in self.types.items():
-            for field in spec.get("fields", [])[:1]:
-                value = _TAG_VALUE.search(field["description"])
-                if field["name"] in ("type", "source", "status") and value:
-                    self.tags[name] = (field["name"], value.group(1))
+            for first in spec.get("fields", [])[:1]:
+                value = _TAG_VALUE.search(first["description"])
+                if first["name"] in ("type", "source", "status") and value:
+                    self.tags[name] = (first["name"], value.group(1))
         button = self.fields("InlineKeyboardButton")
         self.button_actions = sorted(button.keys() - _BUTTON_COSMETICS)
 
@@ -437,6 +439,8 @@ class FakeBotAPI:
         self._lock = threading.Lock()
         self._new_update = threading.Condition(self._lock)
         self._updates: list[dict[str, Any]] = []
+        self.delivered_at: dict[int, float] = {}
+        """When getUpdates first handed out each update (time.monotonic), by update_id."""
         self._next_update_id = 1
         self._next_message_id = 1
         self._failures: dict[str, list[httpx.Response]] = {}
@@ -575,7 +579,11 @@ class FakeBotAPI:
             self._updates = self._updates[offset:]
         elif isinstance(offset, int):
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        return self._updates[: params.get("limit", 100)]
+        batch = self._updates[: params.get("limit", 100)]
+        now = time.monotonic()
+        for update in batch:
+            self.delivered_at.setdefault(update["update_id"], now)
+        return batch
 
     async def _poll_updates(self, params: dict[str, Any], wait: float) -> httpx.Response:
         deadline = time.monotonic() + wait
