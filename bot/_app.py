@@ -115,7 +115,13 @@ def build_application(
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.flood_limits.messages_per_second,
+                group_max_rate=config.flood_limits.group_messages_per_minute,
+                max_retries=5,
+            )
+        )
         .concurrent_updates(64)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

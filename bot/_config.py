@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from telegram.constants import FloodLimit
 
 from corpus import BUNDLED
 from index import SUPPORTED
@@ -39,6 +40,14 @@ class RateLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class FloodLimits:
+    """Telegram's own sending limits, enforced before each request (PTB's AIORateLimiter)."""
+
+    messages_per_second: float = float(FloodLimit.MESSAGES_PER_SECOND)
+    group_messages_per_minute: float = float(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     token: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
@@ -50,6 +59,7 @@ class Config:
     languages: tuple[str, ...] = SUPPORTED
     max_results: int = 3
     rate_limit: RateLimit = RateLimit()
+    flood_limits: FloodLimits = FloodLimits()
     persistence: Path | None = Path("state/bot.pickle")
     log_level: str = "INFO"
     source: Path | None = None
@@ -130,6 +140,13 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
     )
     if rate_limit.burst < 1 or rate_limit.per_seconds <= 0:
         raise ConfigError(f"{where}: rate_limit.burst must be >= 1 and rate_limit.per_seconds > 0")
+    flood = _mapping(telegram.get("flood_limits"), f"{where}: telegram.flood_limits")
+    flood_limits = FloodLimits(
+        messages_per_second=float(flood.get("messages_per_second", FloodLimits.messages_per_second)),
+        group_messages_per_minute=float(flood.get("group_messages_per_minute", FloodLimits.group_messages_per_minute)),
+    )
+    if flood_limits.messages_per_second <= 0 or flood_limits.group_messages_per_minute <= 0:
+        raise ConfigError(f"{where}: telegram.flood_limits must be positive")
     persistence = data.get("persistence", "state/bot.pickle")
     return Config(
         token=token,
@@ -143,6 +160,7 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
         languages=languages,
         max_results=max_results,
         rate_limit=rate_limit,
+        flood_limits=flood_limits,
         persistence=_path(persistence, base) if persistence else None,
         log_level=str(data.get("log_level", "INFO")).upper(),
         source=source,

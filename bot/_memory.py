@@ -7,8 +7,9 @@ ignored.
 
 from __future__ import annotations
 
+import os
+import random
 import re
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -52,9 +53,12 @@ class AnswerMemory:
     def __init__(self, capacity: int = 5_000) -> None:
         self.capacity = capacity
         self._answers: OrderedDict[str, Answer] = OrderedDict()
+        # Seeded once from the OS: tokens only need to be unpredictable enough not to collide,
+        # and asking the OS for randomness per answer is slow on some machines.
+        self._random = random.Random(os.urandom(16))
 
     def remember(self, answer: Answer) -> str:
-        token = secrets.token_urlsafe(8)[:11]
+        token = f"{self._random.getrandbits(64):016x}"
         self._answers[token] = answer
         if len(self._answers) > self.capacity:
             self._answers.popitem(last=False)

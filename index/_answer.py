@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._languages import SUPPORTED
+
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -68,8 +70,6 @@ class Answer:
 
     @property
     def unsupported_language(self) -> str | None:
-        from ._languages import SUPPORTED
-
         detected = self.detected_language
         return detected if detected is not None and detected not in SUPPORTED else None
 

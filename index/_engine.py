@@ -226,26 +226,26 @@ class Engine:
         return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * rarest)
 
     def _spread_duplicates(self, ranked: list[_Scored], page: int) -> list[_Scored]:
-        """Keep near-duplicates from different articles, but at most a few on the first page."""
+        """Keep near-duplicates from different articles, but at most a few on the first page.
+
+        Walks down the ranking filling the first page; a passage with too many
+        near-twins (from other articles) already there waits until after it.
+        """
         settings = self.settings
-        head = ranked[: settings.candidates]
-        vectors = self.passage_vectors[[s.passage for s in head]]
-        close = vectors @ vectors.T >= settings.duplicate_similarity
-        first_page: list[int] = []
-        deferred: list[int] = []
-        for i, scored in enumerate(head):
-            if len(first_page) >= page:
-                deferred.append(i)
-                continue
-            article = self.corpus.passages[scored.passage].article.id
-            twins = [
-                j for j in first_page if close[i, j] and self.corpus.passages[head[j].passage].article.id != article
-            ]
-            if len(twins) + 1 > settings.duplicates_per_page:
-                deferred.append(i)
-            else:
-                first_page.append(i)
-        return [head[i] for i in first_page + sorted(deferred)] + ranked[settings.candidates :]
+        first_page: list[_Scored] = []
+        deferred: list[_Scored] = []
+        position = 0
+        while len(first_page) < page and position < len(ranked):
+            candidate = ranked[position]
+            position += 1
+            article = self.corpus.passages[candidate.passage].article.id
+            others = [s.passage for s in first_page if self.corpus.passages[s.passage].article.id != article]
+            twins = 0
+            if others:
+                similarity = self.passage_vectors[others] @ self.passage_vectors[candidate.passage]
+                twins = int(np.count_nonzero(similarity >= settings.duplicate_similarity))
+            (deferred if twins + 1 > settings.duplicates_per_page else first_page).append(candidate)
+        return first_page + deferred + ranked[position:]
 
     def _result(self, scored: _Scored, language: str) -> Result:
         passage: Passage = self.corpus.passages[scored.passage]

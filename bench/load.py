@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Load benchmark: a burst of updates through the real bot, against the fake Bot API over HTTP.
+
+Usage (from the project root, after `pip install -e '.[test]'`)::
+
+    python bench/load.py [--updates 10000] [--users 2000] [--reloads 20] [--telegram-limits]
+
+It starts `python bot.py` as it ships, configured to talk to the strict fake
+Bot API (tests/fakebot.py) served on 127.0.0.1, queues the whole burst at once
+(private questions, group mentions and inline queries from distinct users,
+mixed, plus admin /reloads spread through it) and reports:
+
+* updates handled per second, and answer latency p50/p95/p99 (from the moment
+  getUpdates hands an update to the bot to the moment its answer arrives);
+* peak RSS growth of the bot process;
+* how many updates were answered, rate-limited (one notice) or dropped (silent,
+  after the notice), and whether the rate limiter kept its promises;
+* answers that differ from the engine's answer to the same question (there must be none,
+  /reloads included), and calls the fake refused;
+* the worst event-loop delay, as the bot's own /stats measures it.
+
+By default Telegram's flood limits (30 messages/s, 20 per minute per group) are
+raised so the bot's own capacity is measured; --telegram-limits keeps them, and
+then sending, not the bot, sets the pace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot._chat import addressed_question  # noqa: E402,F401  (documents what the bot strips)
+from bot._compose import answer_html  # noqa: E402
+from bot._i18n import strings  # noqa: E402
+from corpus import BUNDLED  # noqa: E402
+from index import Engine, load_corpus  # noqa: E402
+from tests.fakebot import FakeBotAPI  # noqa: E402
+
+TOKEN = "424242:LOAD-test-token-not-secret"
+ADMIN = 1
+QUESTIONS = [
+    ("en", "Why was the Space delayed?"),
+    ("en", "How many followers does Elon Musk have?"),
+    ("en", "What did Trump say about an Iron Dome missile shield?"),
+    ("en", "Who won the 2022 FIFA World Cup final?"),
+    ("fr", "Pourquoi la conversation a-t-elle été retardée ?"),
+    ("fr", "Qu'a dit Trump au sujet de l'Union européenne ?"),
+    ("id", "Mengapa wawancara Musk dan Trump terlambat?"),
+    ("id", "Apa pendapat Trump tentang mobil listrik dan Tesla?"),
+    ("nl", "Hoe lang duurde de uitzending?"),
+    ("nl", "Wat is de hoofdstad van Australië?"),
+    ("de", "Warum begann das Gespräch zwischen Musk und Trump so spät?"),
+    ("de", "Was hat Trump über Kamala Harris gesagt?"),
+    ("es", "¿Por qué se retrasó la conversación en X?"),
+    ("es", "¿Cuándo cambió Twitter su nombre a X?"),
+]
+
+
+def rss_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def build_burst(n: int, users: int, reloads: int, groups: int, rng: random.Random) -> list[dict[str, Any]]:
+    langs = ["en", "fr", "id", "nl", "de", "es"]
+    burst: list[dict[str, Any]] = []
+    message_id = 1000
+    for i in range(n):
+        user_id = 10_000 + rng.randrange(users)
+        _, question = rng.choice(QUESTIONS)
+        sender = {"id": user_id, "is_bot": False, "first_name": f"U{user_id}", "language_code": rng.choice(langs)}
+        kind = rng.choices(["private", "group", "inline"], weights=[2, 1, 1])[0]
+        message_id += 1
+        if kind == "inline":
+            burst.append({"inline_query": {"id": f"iq{i}", "from": sender, "query": question, "offset": ""}})
+            continue
+        if kind == "private":
+            chat = {"id": user_id, "type": "private", "first_name": sender["first_name"]}
+            text, entities = question, None
+        else:
+            chat = {"id": -100_000 - rng.randrange(groups), "type": "supergroup", "title": "Readers"}
+            text = f"@loadbot {question}"
+            entities = [{"type": "mention", "offset": 0, "length": len("@loadbot")}]
+        msg = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": sender, "text": text}
+        if entities:
+            msg["entities"] = entities
+        burst.append({"message": msg})
+    step = max(1, n // (reloads + 1))
+    for k in range(reloads):
+        burst.insert((k + 1) * step + k, {"message": admin_command("/reload", 900 + k)})
+    for update_id, update in enumerate(burst, start=1):
+        update["update_id"] = update_id
+    return burst
+
+
+def admin_command(command: str, message_id: int) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": ADMIN, "type": "private"},
+        "from": {"id": ADMIN, "is_bot": False, "first_name": "Admin", "language_code": "en"},
+        "text": command,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=2_000)
+    parser.add_argument("--reloads", type=int, default=20)
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--telegram-limits", action="store_true", help="keep Telegram's 30 messages/s flood limits")
+    parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    burst = build_burst(args.updates, args.users, args.reloads, args.groups, rng)
+
+    work = Path(tempfile.mkdtemp(prefix="newsbot-load-"))
+    cache = ROOT / ".cache" / "load"
+    engine = Engine.build(load_corpus(BUNDLED), cache_dir=cache)  # the reference answers, and a warm cache
+    fake = FakeBotAPI(TOKEN, username="loadbot")
+    burst_limit, window = 5, 30.0
+    with fake.serve() as base_url:
+        telegram: dict[str, Any] = {"base_url": base_url}
+        if not args.telegram_limits:
+            telegram["flood_limits"] = {"messages_per_second": 100_000, "group_messages_per_minute": 100_000}
+        config = {
+            "telegram": telegram,
+            "admins": [ADMIN],
+            "cache_dir": str(cache),
+            "persistence": str(work / "state" / "bot.pickle"),
+            "rate_limit": {"burst": burst_limit, "per_seconds": window},
+            "log_level": "WARNING",
+        }
+        (work / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
+        env.pop("BOT_CONFIG", None)
+        bot = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py"), "--config", str(work / "config.yaml")],
+            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            fake.wait_for_sync("getUpdates", timeout=180)
+            rss_before = rss_kb(bot.pid, "VmRSS")
+            started = time.monotonic()
+            for update in burst:
+                fake.queue_update(update)
+            last, last_count = time.monotonic(), -1
+            while time.monotonic() - started < args.timeout:
+                count = len(fake.sent("sendMessage")) + len(fake.sent("answerInlineQuery"))
+                if count != last_count:
+                    last, last_count = time.monotonic(), count
+                if len(fake.delivered_at) >= len(burst) and time.monotonic() - last > 10:
+                    break  # everything was delivered and nothing has moved for 10 s
+                time.sleep(0.5)
+            elapsed = max(c.at for c in fake.calls) - started
+            rss_peak = rss_kb(bot.pid, "VmHWM")
+            fake.queue_update({"message": admin_command("/stats", 1)})
+            stats_text = fake.wait_for_sync("sendMessage", count=len(fake.sent("sendMessage")) + 1)[-1]["text"]
+        finally:
+            bot.send_signal(signal.SIGINT)
+            _, err = bot.communicate(timeout=60)
+
+    report(burst, fake, engine, started, elapsed, rss_before, rss_peak, stats_text, burst_limit, window, err, args)
+    return 0
+
+
+def report(
+    burst: list[dict[str, Any]], fake: FakeBotAPI, engine: Engine, started: float, elapsed: float,
+    rss_before: int, rss_peak: int, stats_text: str, burst_limit: int, window: float, err: str,
+    args: argparse.Namespace,
+) -> None:  # fmt: skip
+    calls = [c for c in fake.calls if c.at >= started]
+    replies: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for c in calls:
+        if c.method == "sendMessage" and "reply_parameters" in c.params:
+            replies[(int(c.params["chat_id"]), c.params["reply_parameters"]["message_id"])].append(c)
+    inline_answers = {c.params["inline_query_id"]: c for c in calls if c.method == "answerInlineQuery"}
+    notice_prefix = {
+        lang: strings(lang)("rate_limited", seconds=0).split("0")[0] for lang in strings("en").raw("language_names")
+    }
+
+    latencies: list[float] = []
+    answered = limited = dropped = wrong = reloads_ok = 0
+    per_user: dict[int, Counter[str]] = defaultdict(Counter)
+    reference: dict[tuple[str, str | None], str] = {}
+    for update in burst:
+        delivered = fake.delivered_at.get(update["update_id"])
+        if "inline_query" in update:
+            query = update["inline_query"]
+            got = inline_answers.get(query["id"])
+            if got is None:
+                dropped += 1
+                continue
+            answered += 1
+            latencies.append(got.at - (delivered or started))
+            continue
+        msg = update["message"]
+        got = replies.get((msg["chat"]["id"], msg["message_id"]), [])
+        if msg["text"] == "/reload":
+            reloads_ok += bool(got) and "reloaded" in got[0].params["text"]
+            continue
+        user = msg["from"]["id"]
+        if not got:
+            dropped += 1
+            per_user[user]["dropped"] += 1
+            continue
+        text = got[0].params["text"]
+        latencies.append(got[0].at - (delivered or started))
+        if any(text.startswith(p) for p in notice_prefix.values()):
+            limited += 1
+            per_user[user]["notice"] += 1
+            continue
+        answered += 1
+        per_user[user]["answered"] += 1
+        question = msg["text"].removeprefix("@loadbot ").strip()
+        key = (question, msg["from"].get("language_code"))
+        if key not in reference:
+            answer = engine.ask(question, k=3, hint=key[1])
+            reference[key] = answer_html(answer, strings(answer.language))[0]
+        wrong += text != reference[key]
+
+    sent_by_user = Counter(
+        u["message"]["from"]["id"] for u in burst if "message" in u and u["message"]["text"] != "/reload"
+    )
+    within_limit_unanswered = sum(
+        1 for user, n in sent_by_user.items() if n <= burst_limit and per_user[user]["answered"] != n
+    )
+    windows = int(elapsed // window) + 1
+    over = [user for user, n in sent_by_user.items() if n > burst_limit]
+    notice_ok = sum(1 for user in over if 1 <= per_user[user]["notice"] <= windows)
+    lat = np.array(latencies) * 1000
+    lag = re.search(r"max\.? (\d+) ms", stats_text)
+    print(
+        f"burst: {len(burst):,} updates ({args.reloads} of them /reload) from {args.users:,} users; "
+        f"Telegram flood limits {'kept' if args.telegram_limits else 'raised'}"
+    )
+    print(f"handled in {elapsed:.1f} s: {len(burst) / elapsed:.0f} updates/s")
+    print(
+        f"answer latency from delivery: p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, "
+        f"p99 {np.percentile(lat, 99):.0f} ms"
+    )
+    print(f"answered {answered:,}, rate-limited (notice) {limited:,}, dropped after notice {dropped:,}")
+    print(
+        f"users within their limit left unanswered: {within_limit_unanswered}; users over it: {len(over)}, "
+        f"of whom {notice_ok} got exactly one notice per {window:.0f} s window"
+    )
+    print(
+        f"wrong answers: {wrong}; calls the fake Bot API refused: {len(fake.rejected)}; "
+        f"/reloads that succeeded: {reloads_ok} of {args.reloads}"
+    )
+    print(
+        f"peak RSS growth of the bot: {(rss_peak - rss_before) / 1024:.0f} MB "
+        f"(RSS {rss_before / 1024:.0f} MB when ready, peak {rss_peak / 1024:.0f} MB)"
+    )
+    print(f"worst event-loop delay (the bot's /stats): {lag.group(1) + ' ms' if lag else 'n/a'}")
+    crashed = "Traceback" in err
+    print(f"crashed: {'yes' if crashed else 'no'}" + (f"\n{err[-2000:]}" if crashed else ""))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
