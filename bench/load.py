@@ -79,7 +79,9 @@ def rss_kb(pid: int, field: str) -> int:
     return 0
 
 
-def build_burst(n: int, users: int, reloads: int, groups: int, rng: random.Random) -> list[dict[str, Any]]:
+def build_burst(
+    n: int, users: int, reloads: int, groups: int, flooders: int, flood: int, rng: random.Random
+) -> list[dict[str, Any]]:
     langs = ["en", "fr", "id", "nl", "de", "es"]
     burst: list[dict[str, Any]] = []
     message_id = 1000
@@ -103,6 +105,15 @@ def build_burst(n: int, users: int, reloads: int, groups: int, rng: random.Rando
         if entities:
             msg["entities"] = entities
         burst.append({"message": msg})
+    for f in range(flooders):  # users who send `flood` questions in a row, far over their limit
+        user_id = 50_000 + f
+        sender = {"id": user_id, "is_bot": False, "first_name": f"F{user_id}", "language_code": "en"}
+        chat = {"id": user_id, "type": "private", "first_name": sender["first_name"]}
+        at = rng.randrange(len(burst))
+        for j in range(flood):
+            msg = {"message_id": 500_000 + f * flood + j, "date": int(time.time()), "chat": chat, "from": sender,
+                   "text": rng.choice(QUESTIONS)[1]}  # fmt: skip
+            burst.insert(at + j, {"message": msg})
     step = max(1, n // (reloads + 1))
     for k in range(reloads):
         burst.insert((k + 1) * step + k, {"message": admin_command("/reload", 900 + k)})
@@ -128,11 +139,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--flooders", type=int, default=50, help="users who send --flood questions in a row")
+    parser.add_argument("--flood", type=int, default=12)
     parser.add_argument("--telegram-limits", action="store_true", help="keep Telegram's 30 messages/s flood limits")
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
     args = parser.parse_args()
     rng = random.Random(7)
-    burst = build_burst(args.updates, args.users, args.reloads, args.groups, rng)
+    burst = build_burst(args.updates, args.users, args.reloads, args.groups, args.flooders, args.flood, rng)
 
     work = Path(tempfile.mkdtemp(prefix="newsbot-load-"))
     cache = ROOT / ".cache" / "load"
@@ -149,14 +162,15 @@ def main() -> int:
             "cache_dir": str(cache),
             "persistence": str(work / "state" / "bot.pickle"),
             "rate_limit": {"burst": burst_limit, "per_seconds": window},
-            "log_level": "WARNING",
+            "log_level": "INFO",
         }
         (work / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        log = (work / "bot.log").open("w")
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
         env.pop("BOT_CONFIG", None)
         bot = subprocess.Popen(
             [sys.executable, str(ROOT / "bot.py"), "--config", str(work / "config.yaml")],
-            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, text=True,
         )  # fmt: skip
         try:
             fake.wait_for_sync("getUpdates", timeout=180)
@@ -178,7 +192,10 @@ def main() -> int:
             stats_text = fake.wait_for_sync("sendMessage", count=len(fake.sent("sendMessage")) + 1)[-1]["text"]
         finally:
             bot.send_signal(signal.SIGINT)
-            _, err = bot.communicate(timeout=60)
+            bot.wait(timeout=60)
+            log.close()
+            err = (work / "bot.log").read_text()
+            print(f"bot log: {work / 'bot.log'}")
 
     report(burst, fake, engine, started, elapsed, rss_before, rss_peak, stats_text, burst_limit, window, err, args)
     return 0
@@ -246,8 +263,13 @@ def report(
         1 for user, n in sent_by_user.items() if n <= burst_limit and per_user[user]["answered"] != n
     )
     windows = int(elapsed // window) + 1
-    over = [user for user, n in sent_by_user.items() if n > burst_limit]
-    notice_ok = sum(1 for user in over if 1 <= per_user[user]["notice"] <= windows)
+    limited_users = [user for user in sent_by_user if per_user[user]["notice"] or per_user[user]["dropped"]]
+    silent_drops = sum(1 for user in limited_users if per_user[user]["dropped"] and not per_user[user]["notice"])
+    too_many_notices = sum(1 for user in limited_users if per_user[user]["notice"] > windows)
+    flooders = [user for user in sent_by_user if user >= 50_000]
+    flooder_outcomes = Counter(
+        (per_user[u]["answered"], per_user[u]["notice"], per_user[u]["dropped"]) for u in flooders
+    )
     lat = np.array(latencies) * 1000
     lag = re.search(r"max\.? (\d+) ms", stats_text)
     print(
@@ -261,9 +283,12 @@ def report(
     )
     print(f"answered {answered:,}, rate-limited (notice) {limited:,}, dropped after notice {dropped:,}")
     print(
-        f"users within their limit left unanswered: {within_limit_unanswered}; users over it: {len(over)}, "
-        f"of whom {notice_ok} got exactly one notice per {window:.0f} s window"
+        f"users within their limit left unanswered: {within_limit_unanswered}; users who hit the limit: "
+        f"{len(limited_users)}, dropped without a notice: {silent_drops}, "
+        f"with more than one notice per {window:.0f} s window: {too_many_notices}"
     )
+    outcomes = ", ".join(f"{n} x ({a} answered, {k} notice, {d} dropped)" for (a, k, d), n in flooder_outcomes.items())
+    print(f"flooders ({args.flood} questions in a row each): {outcomes}")
     print(
         f"wrong answers: {wrong}; calls the fake Bot API refused: {len(fake.rejected)}; "
         f"/reloads that succeeded: {reloads_ok} of {args.reloads}"

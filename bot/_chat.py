@@ -142,6 +142,7 @@ async def _persist_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if update.effective_user is not None and context.application.persistence is not None:
         context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
         await context.application.update_persistence()
+        await context.application.persistence.flush()
 
 
 async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

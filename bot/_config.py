@@ -136,14 +136,19 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
     rate = _mapping(data.get("rate_limit"), f"{where}: rate_limit")
     rate_limit = RateLimit(
         burst=_int(rate.get("burst", 5), f"{where}: rate_limit.burst"),
-        per_seconds=float(rate.get("per_seconds", 30.0)),
+        per_seconds=_number(rate.get("per_seconds", 30.0), f"{where}: rate_limit.per_seconds"),
     )
     if rate_limit.burst < 1 or rate_limit.per_seconds <= 0:
         raise ConfigError(f"{where}: rate_limit.burst must be >= 1 and rate_limit.per_seconds > 0")
     flood = _mapping(telegram.get("flood_limits"), f"{where}: telegram.flood_limits")
+    default = FloodLimits()
     flood_limits = FloodLimits(
-        messages_per_second=float(flood.get("messages_per_second", FloodLimits.messages_per_second)),
-        group_messages_per_minute=float(flood.get("group_messages_per_minute", FloodLimits.group_messages_per_minute)),
+        messages_per_second=_number(
+            flood.get("messages_per_second", default.messages_per_second), f"{where}: telegram.flood_limits"
+        ),
+        group_messages_per_minute=_number(
+            flood.get("group_messages_per_minute", default.group_messages_per_minute), f"{where}: telegram.flood_limits"
+        ),
     )
     if flood_limits.messages_per_second <= 0 or flood_limits.group_messages_per_minute <= 0:
         raise ConfigError(f"{where}: telegram.flood_limits must be positive")
@@ -179,6 +184,12 @@ def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{what} must be a whole number")
     return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what} must be a number")
+    return float(value)
 
 
 def _path(value: Any, base: Path) -> Path | None:

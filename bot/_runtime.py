@@ -28,6 +28,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 STATS_SAVE_EVERY = 20
 STATS_SAVE_SECONDS = 1.0
+LOOP_LAG_WARNING_MS = 100
 RUNTIME_KEY = "runtime"
 LANGUAGE_KEY = "lang"
 
@@ -62,6 +63,8 @@ class Runtime:
             started = loop.time()
             await asyncio.sleep(interval)
             lag_ms = (loop.time() - started - interval) * 1000
+            if lag_ms > LOOP_LAG_WARNING_MS:
+                log.warning("the event loop was blocked for %.0f ms", lag_ms)
             if lag_ms > self.service.stats.loop_lag_max_ms:
                 self.service.stats.loop_lag_max_ms = lag_ms
 

@@ -72,6 +72,7 @@ class AnswerService:
     def open(cls, corpus_dir: Path, cache_dir: Path | None) -> AnswerService:
         """Load and index ``corpus_dir``; raises CorpusError when it has problems."""
         engine = Engine.build(load_corpus(corpus_dir), cache_dir=cache_dir)
+        engine.ask("warm up")  # loads the sentence encoder now, not on the first user's question
         return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir)
 
     @property

@@ -45,6 +45,10 @@ class Document:
     blocks: tuple[Block, ...]
     end_line: int
 
+    def problem(self, field: str, message: str) -> Problem:
+        """A problem with front-matter ``field``, reported at its line (or the first line if it is missing)."""
+        return Problem(self.path, self.meta_lines.get(field, 1), message)
+
 
 def read_document(path: Path, problems: list[Problem]) -> Document | None:
     """Parse one file, adding to ``problems`` and returning None when it cannot be read."""

@@ -305,40 +305,26 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
     article_id = meta.get("id")
     if "id" in meta:
         if not isinstance(article_id, str) or not _SLUG.match(article_id):
-            problems.append(
-                Problem(path, _line(doc.meta_lines, "id"), f"id {article_id!r} is not a slug (a-z, 0-9 and '-')")
-            )
+            problems.append(doc.problem("id", f"id {article_id!r} is not a slug (a-z, 0-9 and '-')"))
         elif article_id != path.stem:
-            problems.append(
-                Problem(
-                    path, _line(doc.meta_lines, "id"), f"id {article_id!r} does not match the file name {path.name!r}"
-                )
-            )
+            problems.append(doc.problem("id", f"id {article_id!r} does not match the file name {path.name!r}"))
     for name in ("title", "source"):
         if name in meta and (not isinstance(meta[name], str) or not meta[name].strip()):
-            problems.append(Problem(path, _line(doc.meta_lines, name), f"{name} must be non-empty text"))
+            problems.append(doc.problem(name, f"{name} must be non-empty text"))
     url = meta.get("url")
     if url is not None and not isinstance(url, str):
-        problems.append(Problem(path, _line(doc.meta_lines, "url"), "url must be text (or empty when unknown)"))
+        problems.append(doc.problem("url", "url must be text (or empty when unknown)"))
     elif url and not re.match(r"^https?://\S+$", url):
-        problems.append(Problem(path, _line(doc.meta_lines, "url"), f"url {url!r} is not an http(s) address"))
+        problems.append(doc.problem("url", f"url {url!r} is not an http(s) address"))
     published = _date(meta.get("published")) if "published" in meta else None
     if "published" in meta and published is None:
-        problems.append(
-            Problem(
-                path,
-                _line(doc.meta_lines, "published"),
-                f"published {meta['published']!r} is not an ISO date (YYYY-MM-DD)",
-            )
-        )
+        problems.append(doc.problem("published", f"published {meta['published']!r} is not an ISO date (YYYY-MM-DD)"))
     language = meta.get("language")
     if "language" in meta and language not in ISO_639_1:
-        problems.append(
-            Problem(path, _line(doc.meta_lines, "language"), f"language {language!r} is not an ISO 639-1 code")
-        )
+        problems.append(doc.problem("language", f"language {language!r} is not an ISO 639-1 code"))
     note = meta.get("note")
     if note is not None and not isinstance(note, str):
-        problems.append(Problem(path, _line(doc.meta_lines, "note"), "note must be text"))
+        problems.append(doc.problem("note", "note must be text"))
     if not doc.blocks:
         problems.append(
             Problem(path, doc.end_line, "the article is empty: it has no paragraphs after the front matter")
@@ -357,7 +343,7 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
         note=(note or "").strip(),
         path=path,
     )
-    return article, renditions, _line(doc.meta_lines, "id")
+    return article, renditions, doc.meta_lines.get("id", 1)
 
 
 def _load_translation(
@@ -373,46 +359,27 @@ def _load_translation(
     if "language" in meta:
         if declared not in SUPPORTED:
             problems.append(
-                Problem(
-                    path,
-                    _line(doc.meta_lines, "language"),
-                    f"language {declared!r} is not one of the answer languages {', '.join(SUPPORTED)}",
+                doc.problem(
+                    "language", f"language {declared!r} is not one of the answer languages {', '.join(SUPPORTED)}"
                 )
             )
         elif declared != lang:
             problems.append(
-                Problem(
-                    path,
-                    _line(doc.meta_lines, "language"),
-                    f"language {declared!r} does not match the file name {path.name!r}",
-                )
+                doc.problem("language", f"language {declared!r} does not match the file name {path.name!r}")
             )
         elif declared == article.language:
-            problems.append(
-                Problem(
-                    path,
-                    _line(doc.meta_lines, "language"),
-                    f"a translation into the article's own language ({declared})",
-                )
-            )
+            problems.append(doc.problem("language", f"a translation into the article's own language ({declared})"))
     source_lang = meta.get("translated_from")
     if "translated_from" in meta and source_lang != article.language:
         problems.append(
-            Problem(
-                path,
-                _line(doc.meta_lines, "translated_from"),
+            doc.problem(
+                "translated_from",
                 f"translated_from {source_lang!r}, but the article {article.id!r} is in {article.language!r}",
             )
         )
     method = meta.get("method")
     if "method" in meta and method not in TRANSLATION_METHODS:
-        problems.append(
-            Problem(
-                path,
-                _line(doc.meta_lines, "method"),
-                f"method {method!r} is not one of {', '.join(TRANSLATION_METHODS)}",
-            )
-        )
+        problems.append(doc.problem("method", f"method {method!r} is not one of {', '.join(TRANSLATION_METHODS)}"))
     if len(problems) > before:
         return None
     renditions = _passages(doc, lang, str(method), problems)
@@ -469,7 +436,7 @@ def _check_fields(doc: Document, required: set[str], optional: set[str], problem
     for name in sorted(required - doc.meta.keys()):
         problems.append(Problem(doc.path, 1, f"missing front-matter field {name!r}"))
     for name in sorted(doc.meta.keys() - required - optional):
-        problems.append(Problem(doc.path, _line(doc.meta_lines, str(name)), f"unknown front-matter field {name!r}"))
+        problems.append(doc.problem(str(name), f"unknown front-matter field {name!r}"))
 
 
 def _check_stray_top_level(root: Path, problems: list[Problem]) -> None:
@@ -521,7 +488,3 @@ def _date(value: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
-
-
-def _line(meta_lines: dict[str, int], name: str) -> int:
-    return meta_lines.get(name, 1)

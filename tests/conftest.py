@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from bot._service import AnswerService
 from corpus import BUNDLED
 from index import Corpus, Engine, LanguageDetector, load_corpus
 
+from .botkit import TOKEN, application, bot_config
+from .fakebot import FakeBotAPI
+
 DATA = Path(__file__).resolve().parent / "data"
+RESULT_FIELDS = {
+    "article_id", "passage_index", "source", "title", "url", "published",
+    "language", "text", "translation", "translation_method", "score",
+}  # fmt: skip
 
 
 class HashingEmbedder:
@@ -64,3 +73,24 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
     return target
+
+
+@pytest.fixture()
+def fake() -> FakeBotAPI:
+    """A fresh strict fake of the Bot API."""
+    return FakeBotAPI(TOKEN)
+
+
+@pytest.fixture()
+def service(engine: Engine, tmp_path: Path) -> AnswerService:
+    """The answering service over the shared real engine (bundled corpus)."""
+    return AnswerService(engine, corpus_dir=BUNDLED, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture()
+async def app(fake: FakeBotAPI, service: AnswerService, tmp_path: Path) -> AsyncIterator[Any]:
+    """The bot application wired to ``fake``, initialised (getMe done) and shut down after the test."""
+    bot_app = application(bot_config(tmp_path), service, fake)
+    await bot_app.initialize()
+    yield bot_app
+    await bot_app.shutdown()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from telegram.ext import Application
 from bot._chat import deep_link_payload
 from bot._i18n import strings
 from bot._service import AnswerService
-from corpus import BUNDLED
 from index import Engine, LanguageDetector, load_corpus
 
 from .botkit import (
@@ -37,24 +35,6 @@ from .conftest import HashingEmbedder
 from .fakebot import FakeBotAPI
 
 App = Application[Any, Any, Any, Any, Any, Any]
-
-
-@pytest.fixture()
-def fake() -> FakeBotAPI:
-    return FakeBotAPI(TOKEN)
-
-
-@pytest.fixture()
-def service(engine: Engine, tmp_path: Path) -> AnswerService:
-    return AnswerService(engine, corpus_dir=BUNDLED, cache_dir=tmp_path / "cache")
-
-
-@pytest.fixture()
-async def app(fake: FakeBotAPI, service: AnswerService, tmp_path: Path) -> AsyncIterator[App]:
-    bot_app = application(bot_config(tmp_path), service, fake)
-    await bot_app.initialize()
-    yield bot_app
-    await bot_app.shutdown()
 
 
 async def send(bot_app: App, **payload: Any) -> None:

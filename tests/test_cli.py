@@ -10,20 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import RESULT_FIELDS
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULT_FIELDS = {
-    "article_id",
-    "passage_index",
-    "source",
-    "title",
-    "url",
-    "published",
-    "language",
-    "text",
-    "translation",
-    "translation_method",
-    "score",
-}
 
 
 def run(args: list[str], tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

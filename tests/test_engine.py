@@ -13,21 +13,7 @@ import yaml
 from index import Answer, Engine, LanguageDetector, load_corpus
 from index._cache import EmbeddingCache
 
-from .conftest import DATA, HashingEmbedder
-
-RESULT_FIELDS = {
-    "article_id",
-    "passage_index",
-    "source",
-    "title",
-    "url",
-    "published",
-    "language",
-    "text",
-    "translation",
-    "translation_method",
-    "score",
-}
+from .conftest import DATA, RESULT_FIELDS, HashingEmbedder
 
 # Questions of our own (not the shared dev set), each with a phrase that the
 # passage answering it contains in its original language.

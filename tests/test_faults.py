@@ -48,26 +48,6 @@ class Flaky:
         return self.fake(request)
 
 
-@pytest.fixture()
-def fake() -> FakeBotAPI:
-    return FakeBotAPI(TOKEN)
-
-
-@pytest.fixture()
-def service(engine: Engine, tmp_path: Path) -> AnswerService:
-    from corpus import BUNDLED
-
-    return AnswerService(engine, corpus_dir=BUNDLED, cache_dir=tmp_path / "cache")
-
-
-@pytest.fixture()
-async def app(fake: FakeBotAPI, service: AnswerService, tmp_path: Path) -> AsyncIterator[App]:
-    bot_app = application(bot_config(tmp_path), service, fake)
-    await bot_app.initialize()
-    yield bot_app
-    await bot_app.shutdown()
-
-
 async def ask(bot_app: App, text: str = "Why was the Space delayed?", **sender: Any) -> dict[str, Any]:
     asked = message(text, sender=user(**sender)) if sender else message(text)
     await bot_app.process_update(update_for(bot_app, message=asked))

@@ -149,6 +149,8 @@ def test_console_chat(tmp_path: Path) -> None:
         ("telegram: {webhook: {url: 'https://x'}}", "secret_token"),
         ("colour: blue", "unknown key"),
         ("languages: [en, it]", "not supported"),
+        ("rate_limit: {per_seconds: soon}", "must be a number"),
+        ("telegram: {flood_limits: {messages_per_second: 0}}", "must be positive"),
     ],
 )
 def test_bad_configuration_is_reported_clearly(tmp_path: Path, content: str, problem: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +16,12 @@ from bot import _send
 from bot._app import build_application
 from bot._i18n import strings
 from bot._service import AnswerService
-from corpus import BUNDLED
-from index import Engine
 
-from .botkit import ADMIN_ID, TOKEN, application, bot_config, message, update_for, user
+from .botkit import ADMIN_ID, TOKEN, bot_config, message, update_for, user
 from .fakebot import FakeBotAPI
 
 App = Application[Any, Any, Any, Any, Any, Any]
 SECRET = TOKEN.split(":", 1)[1]
-
-
-@pytest.fixture()
-def fake() -> FakeBotAPI:
-    return FakeBotAPI(TOKEN)
-
-
-@pytest.fixture()
-def service(engine: Engine, tmp_path: Path) -> AnswerService:
-    return AnswerService(engine, corpus_dir=BUNDLED, cache_dir=tmp_path / "cache")
-
-
-@pytest.fixture()
-async def app(fake: FakeBotAPI, service: AnswerService, tmp_path: Path) -> AsyncIterator[App]:
-    bot_app = application(bot_config(tmp_path), service, fake)
-    await bot_app.initialize()
-    yield bot_app
-    await bot_app.shutdown()
 
 
 def admin(**changes: Any) -> dict[str, Any]:
