@@ -6,6 +6,7 @@ count: an edited or forwarded command never runs an admin action.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -59,6 +60,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply_html(update.effective_message, s("reload_failed", problems=escape(str(exc))))
         return
     rt.save_stats()
+    gc.freeze()  # the new index is long-lived too (see post_init)
     none = s("nothing")
     log.info("corpus reloaded: %d articles, %d passages in %.2f s", report.articles, report.passages, report.seconds)
     await reply_html(
