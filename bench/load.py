@@ -212,11 +212,13 @@ def report(
         if c.method == "sendMessage" and "reply_parameters" in c.params:
             replies[(int(c.params["chat_id"]), c.params["reply_parameters"]["message_id"])].append(c)
     inline_answers = {c.params["inline_query_id"]: c for c in calls if c.method == "answerInlineQuery"}
+    typing = {int(c.params["chat_id"]): c.at for c in calls if c.method == "sendChatAction"}  # last per chat
     notice_prefix = {
         lang: strings(lang)("rate_limited", seconds=0).split("0")[0] for lang in strings("en").raw("language_names")
     }
 
     latencies: list[float] = []
+    handling: list[float] = []  # from "typing…" (the bot starts on it) to the answer, private chats
     answered = limited = dropped = wrong = reloads_ok = 0
     per_user: dict[int, Counter[str]] = defaultdict(Counter)
     reference: dict[tuple[str, str | None], str] = {}
@@ -243,6 +245,9 @@ def report(
             continue
         text = got[0].params["text"]
         latencies.append(got[0].at - (delivered or started))
+        began = typing.get(msg["chat"]["id"])
+        if msg["chat"]["type"] == "private" and began is not None and began <= got[0].at:
+            handling.append(got[0].at - began)
         if any(text.startswith(p) for p in notice_prefix.values()):
             limited += 1
             per_user[user]["notice"] += 1
@@ -271,6 +276,7 @@ def report(
         (per_user[u]["answered"], per_user[u]["notice"], per_user[u]["dropped"]) for u in flooders
     )
     lat = np.array(latencies) * 1000
+    work = np.array(handling) * 1000
     lag = re.search(r"max\.? (\d+) ms", stats_text)
     print(
         f"burst: {len(burst):,} updates ({args.reloads} of them /reload) from {args.users:,} users; "
@@ -280,6 +286,10 @@ def report(
     print(
         f"answer latency from delivery: p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, "
         f"p99 {np.percentile(lat, 99):.0f} ms"
+    )
+    print(
+        f"handling latency (typing shown -> answer sent, private chats): p50 {np.percentile(work, 50):.0f} ms, "
+        f"p95 {np.percentile(work, 95):.0f} ms, p99 {np.percentile(work, 99):.0f} ms"
     )
     print(f"answered {answered:,}, rate-limited (notice) {limited:,}, dropped after notice {dropped:,}")
     print(

@@ -159,7 +159,9 @@ class Engine:
             return []
         terms = analyzer(_analysis_language(detection)).terms(question)
         # Documents are stored passage by passage, so a passage's best language is a segment maximum.
-        lexical = np.maximum.reduceat(self.lexical.scores(terms), self.passage_starts)
+        doc_scores = self.lexical.scores(terms)
+        one_doc_each = len(self.passage_starts) == len(doc_scores)
+        lexical = doc_scores if one_doc_each else np.maximum.reduceat(doc_scores, self.passage_starts)
         lexical_top = [int(p) for p in top_k(lexical, settings.candidates) if lexical[p] > 0]
 
         query = self.embed_query(question)

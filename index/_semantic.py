@@ -104,9 +104,10 @@ class VectorIndex:
             rows = top_k(scores, limit)
             return rows, scores[rows]
         nearest = top_k(self.centroids @ query, self.probes)
-        spans = [np.arange(self._bounds[c], self._bounds[c + 1]) for c in nearest]
-        candidates = np.concatenate(spans)
-        scores = self.vectors[candidates] @ query
+        # Each list is a contiguous slice: score the slices in place rather than gathering a copy.
+        starts, ends = self._bounds[nearest], self._bounds[nearest + 1]
+        scores = np.concatenate([self.vectors[a:b] @ query for a, b in zip(starts, ends, strict=True)])
+        candidates = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
         best = top_k(scores, limit)
         return self._order[candidates[best]], scores[best]
 
