@@ -45,7 +45,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot._chat import addressed_question  # noqa: E402,F401  (documents what the bot strips)
 from bot._compose import answer_html  # noqa: E402
 from bot._i18n import strings  # noqa: E402
 from corpus import BUNDLED  # noqa: E402

@@ -20,7 +20,7 @@ import numpy as np
 from ._analysis import analyzer
 from ._answer import Answer, Result
 from ._cache import EmbeddingCache
-from ._languages import DEFAULT_LANGUAGE, SUPPORTED, Detection, LanguageDetector
+from ._languages import SUPPORTED, Detection, LanguageDetector
 from ._lexical import LexicalIndex
 from ._model import Corpus, Passage
 from ._semantic import Embedder, UniversalSentenceEncoder, VectorIndex, normalize_rows, top_k
@@ -271,10 +271,8 @@ class Engine:
 
 
 def _analysis_language(detection: Detection) -> str:
-    detected = detection.detected
-    if detected in SUPPORTED:
-        return detected
-    return detection.language if detected is None else detected or DEFAULT_LANGUAGE
+    """Analyse a question in the language it looks like, even an unsupported one (no stemming then)."""
+    return detection.detected or detection.language
 
 
 def _mean_by_group(vectors: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:

@@ -218,3 +218,14 @@ def test_the_inverted_file_index_finds_what_exact_search_finds() -> None:
         np.testing.assert_allclose(scores, vectors[found] @ query, rtol=1e-5)
         recall.append(len(set(truth) & set(found)) / 10)
     assert np.mean(recall) >= 0.9
+
+
+@pytest.mark.parametrize("fusion", ["score", "rrf"])
+def test_both_fusion_methods_find_a_plain_answer(
+    bundled, detector: LanguageDetector, tmp_path: Path, fusion: str
+) -> None:
+    from index import Settings
+
+    engine = Engine.build(bundled, cache_dir=tmp_path, detector=detector, settings=Settings(fusion=fusion))
+    answer = engine.ask("How many simultaneous listeners did Musk say the system was tested with?")
+    assert any("8 juta pendengar" in r.text or "8 millions" in r.text for r in answer.results)
