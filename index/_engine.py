@@ -40,7 +40,7 @@ class Settings:
     """The reciprocal-rank-fusion constant (the usual 60)."""
     lexical_weight: float = 0.2
     semantic_weight: float = 1.0
-    min_similarity: float = 0.285
+    min_similarity: float = 0.30
     """A leading passage this close (cosine) to the question answers it..."""
     min_shared_rare_terms: float = 0.95
     """...and so does one sharing terms with the question whose IDF adds up to this share of the
@@ -59,6 +59,7 @@ class _Scored:
     passage: int
     fused: float
     similarity: float
+    lexical: float
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Engine:
         n_passages = len(self.corpus.passages)
         if n_passages == 0:
             return []
-        terms = analyzer(_analysis_language(detection)).terms(question)
+        terms = analyzer(_analysis_language(detection)).terms(question, query=True)
         # Documents are stored passage by passage, so a passage's best language is a segment maximum.
         doc_scores = self.lexical.scores(terms)
         one_doc_each = len(self.passage_starts) == len(doc_scores)
@@ -177,7 +178,7 @@ class Engine:
             similarity.update(zip(missing, (self.passage_vectors[missing] @ query).tolist(), strict=True))
         fused = self._fuse(candidates, similarity, lexical, semantic_top, lexical_top)
         order = sorted(fused, key=lambda p: (-fused[p], -similarity[p], p))
-        return [_Scored(p, fused[p], similarity[p]) for p in order]
+        return [_Scored(p, fused[p], similarity[p], float(lexical[p])) for p in order]
 
     def _fuse(
         self,
@@ -214,17 +215,24 @@ class Engine:
         leading = ranked[: settings.abstention_depth]
         if any(s.similarity >= settings.min_similarity for s in leading):
             return True
-        terms = sorted(set(analyzer(_analysis_language(detection)).terms(question)))
+        # The best lexical matches count too: a name-only question may rank them low on meaning.
+        by_terms = sorted(ranked, key=lambda s: -s.lexical)[: settings.abstention_depth]
+        leading = leading + [s for s in by_terms if s.lexical > 0 and s not in leading]
+        words = set(analyzer(_analysis_language(detection)).word_forms(question, query=True))
+        terms = sorted({term for forms in words for term in forms})
         if not terms:
             return False
         n = self.lexical.size
-        weights = np.array([np.log(1 + (n + 0.5) / (self.lexical.document_frequency(t) + 0.5)) for t in terms])
+        idf = np.array([np.log(1 + (n + 0.5) / (self.lexical.document_frequency(t) + 0.5)) for t in terms])
         # The IDF of a term no document contains: an upper bound on any one term's weight.
         rarest = float(np.log(1 + (n + 0.5) / 0.5))
         passages = np.array([s.passage for s in leading])
         ends = np.append(self.passage_starts[1:], len(self.doc_passage))
         docs = np.concatenate([np.arange(self.passage_starts[p], ends[p]) for p in passages])
-        shared = self.lexical.presence(terms, docs) @ weights  # per document: one language version
+        weighted = self.lexical.presence(terms, docs) * idf  # per document: one language version
+        column = {term: j for j, term in enumerate(terms)}
+        # A word counts once, by its best form ("France" may match as "france" or as "franc").
+        shared = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
         return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * rarest)
 
     def _spread_duplicates(self, ranked: list[_Scored], page: int) -> list[_Scored]:
