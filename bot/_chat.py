@@ -14,7 +14,7 @@ import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -36,7 +36,7 @@ MAX_QUESTION = 1000  # characters; a longer message is cut, not refused
 def deep_link_payload(question: str) -> str | None:
     """A ``/start`` payload carrying ``question``, or None when it would not fit Telegram's 64 characters."""
     payload = DEEP_LINK_PREFIX + base64.urlsafe_b64encode(question.encode()).decode().rstrip("=")
-    return payload if len(payload) <= 64 else None
+    return payload if len(payload) <= MessageLimit.DEEP_LINK_LENGTH else None
 
 
 def _question_from_payload(payload: str) -> str | None:

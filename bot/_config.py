@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from telegram.constants import FloodLimit
+from telegram.constants import FloodLimit, WebhookLimit
 
 from corpus import BUNDLED
 from index import SUPPORTED
@@ -114,7 +114,7 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
             raise ConfigError(
                 f"{where}: telegram.webhook.secret_token (or TELEGRAM_WEBHOOK_SECRET) is required in webhook mode"
             )
-        if not all(ch.isalnum() or ch in "_-" for ch in secret) or len(secret) > 256:
+        if not all(ch.isalnum() or ch in "_-" for ch in secret) or len(secret) > WebhookLimit.MAX_SECRET_TOKEN_LENGTH:
             raise ConfigError(f"{where}: telegram.webhook.secret_token may only hold A-Z, a-z, 0-9, _ and -")
         webhook = Webhook(
             url=str(hook["url"]),
