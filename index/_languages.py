@@ -11,17 +11,6 @@ from typing import Final
 SUPPORTED: Final = ("en", "fr", "id", "nl", "de", "es")
 DEFAULT_LANGUAGE: Final = "en"
 
-#: Language names in English, used in logs and documentation; the bot's own
-#: localized names live in its locale files.
-ENGLISH_NAMES: Final = {
-    "en": "English",
-    "fr": "French",
-    "id": "Indonesian",
-    "nl": "Dutch",
-    "de": "German",
-    "es": "Spanish",
-}
-
 # Below these, a question carries too little signal to overrule the hint.
 _MIN_LETTERS_TO_OVERRULE_HINT: Final = 12
 _MIN_CONFIDENCE_TO_OVERRULE_HINT: Final = 0.9
