@@ -27,12 +27,6 @@ def _secret_parts(secrets: Iterable[str]) -> list[str]:
     return sorted(set(parts), key=len, reverse=True)
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for part in _secret_parts(secrets):
-        text = text.replace(part, PLACEHOLDER)
-    return text
-
-
 def install_redaction(secrets: Iterable[str]) -> None:
     """Make every log record created from now on free of ``secrets``."""
     parts = _secret_parts(secrets)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
 from functools import cache
 from typing import Final
 
@@ -130,9 +129,6 @@ class Analyzer:
             return words
         with self._lock:
             return list(self._stemmer.stemWords(words))
-
-    def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.terms(t) for t in texts]
 
 
 @cache

@@ -78,9 +78,6 @@ class Corpus:
     """A hash of every file's bytes, so caches can tell when the corpus changed."""
     article_digests: Mapping[str, str]
 
-    def article(self, article_id: str) -> Article | None:
-        return next((a for a in self.articles if a.id == article_id), None)
-
     def languages(self) -> list[str]:
         """Every language some passage can be read in."""
         return sorted({r.language for p in self.passages for r in p.renditions()})
