@@ -40,13 +40,28 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def _attribution_html(result: Result, answer_language: str, s: Strings) -> str:
+def _translated_label(result: Result, s: Strings) -> str | None:
+    """ "translated from French" (or "machine-translated from …"), None for an original."""
+    if result.translation is None:
+        return None
+    key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
+    return s(key, language=s.language_name(result.language))
+
+
+def _missing_translation_note(result: Result, answer_language: str, s: Strings) -> str | None:
+    """Says the original is shown because no translation into the reader's language exists."""
+    if not result.missing_translation(answer_language):
+        return None
+    return s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
+
+
+def _attribution_html(result: Result, s: Strings) -> str:
     title = escape(result.title)
     linked = f'<a href="{html.escape(result.url, quote=True)}">{title}</a>' if result.url else title
     parts = [f"<b>{escape(result.source)}</b>", linked, escape(result.published)]
-    if result.translation is not None:
-        key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
-        parts.append(f"<i>{escape(s(key, language=s.language_name(result.language)))}</i>")
+    label = _translated_label(result, s)
+    if label:
+        parts.append(f"<i>{escape(label)}</i>")
     return " · ".join(parts)
 
 
@@ -59,19 +74,16 @@ def _quote_html(text: str, *, expandable: bool = False, label: str | None = None
 
 def result_html(result: Result, answer_language: str, s: Strings, *, budget: int = MAX_MESSAGE) -> str:
     """One result: quote in the reader's language, attribution, original beside any translation."""
-    shown = result.translation if result.translation is not None else result.text
+    shown = result.shown_text
     original = result.text if result.translation is not None else None
-    note = ""
-    if result.missing_translation(answer_language):
-        note = escape(
-            s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
-        )
+    missing = _missing_translation_note(result, answer_language, s)
+    note = escape(missing) if missing else ""
     label = s("original_label", language=s.language_name(result.language))
 
     def build(shown_text: str, original_text: str | None) -> str:
         parts = [note] if note else []
         parts.append(_quote_html(shown_text))
-        parts.append(_attribution_html(result, answer_language, s))
+        parts.append(_attribution_html(result, s))
         if original_text is not None:
             parts.append(_quote_html(original_text, expandable=True, label=label))
         return "\n".join(parts)
@@ -118,17 +130,13 @@ def answer_html(
 
 def result_text(result: Result, answer_language: str, s: Strings, number: int) -> str:
     """One result as plain text for the console and the command line."""
-    lines: list[str] = []
-    if result.missing_translation(answer_language):
-        lines.append(
-            s("no_translation", language=s.language_name(answer_language), original=s.language_name(result.language))
-        )
-    shown = result.translation if result.translation is not None else result.text
-    lines.append(f"[{number}] “{shown}”")
+    missing = _missing_translation_note(result, answer_language, s)
+    lines = [missing] if missing else []
+    lines.append(f"[{number}] “{result.shown_text}”")
     attribution = [result.source, f"“{result.title}”", result.published]
-    if result.translation is not None:
-        key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
-        attribution.append(s(key, language=s.language_name(result.language)))
+    label = _translated_label(result, s)
+    if label:
+        attribution.append(label)
     lines.append("    — " + ", ".join(attribution))
     if result.url:
         lines.append(f"    {result.url}")

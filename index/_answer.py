@@ -26,8 +26,6 @@ class Result:
     """The passage in the answer language; None when the original already is, or when no translation exists."""
     translation_method: str | None
     score: float
-    heading: str | None = None
-    translated_heading: str | None = None
 
     @property
     def shown_text(self) -> str:

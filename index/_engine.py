@@ -2,9 +2,10 @@
 
 Every passage is indexed in every language it exists in. A question is
 analysed in its own language and scored two ways, BM25 over the analysed
-terms and cosine over multilingual sentence embeddings; each way ranks
-passages by their best-matching language version, and the two rankings are
-fused by reciprocal rank.
+terms and cosine over multilingual sentence embeddings; each way scores
+passages by their best-matching language version, and the two are fused
+(cosine plus max-scaled BM25; reciprocal-rank fusion is kept as a measured
+alternative).
 """
 
 from __future__ import annotations
@@ -273,8 +274,6 @@ class Engine:
             translation=translated.text if translated else None,
             translation_method=translated.method if translated else None,
             score=scored.fused,
-            heading=passage.original.heading,
-            translated_heading=translated.heading if translated else None,
         )
 
 
