@@ -142,8 +142,9 @@ class Engine:
         answer_language = language if language in SUPPORTED else detection.language
         if not question:
             return Answer(question, answer_language, False, (), detection.detected)
-        ranked = self._rank(question, detection)
-        answered = bool(ranked) and self._answerable(question, detection, ranked)
+        words = analyzer(_analysis_language(detection)).word_forms(question, query=True)
+        ranked = self._rank(question, words)
+        answered = bool(ranked) and self._answerable(words, ranked)
         if not answered:
             return Answer(question, answer_language, False, (), detection.detected)
         ordered = self._spread_duplicates(ranked, k)
@@ -154,12 +155,12 @@ class Engine:
         with self._embed_lock:
             return self.embedder.embed([question])[0]
 
-    def _rank(self, question: str, detection: Detection) -> list[_Scored]:
+    def _rank(self, question: str, words: list[tuple[str, ...]]) -> list[_Scored]:
         settings = self.settings
         n_passages = len(self.corpus.passages)
         if n_passages == 0:
             return []
-        terms = analyzer(_analysis_language(detection)).terms(question, query=True)
+        terms = [term for forms in words for term in forms]
         # Documents are stored passage by passage, so a passage's best language is a segment maximum.
         doc_scores = self.lexical.scores(terms)
         one_doc_each = len(self.passage_starts) == len(doc_scores)
@@ -202,7 +203,7 @@ class Engine:
         scale = settings.lexical_weight / top_lexical if top_lexical > 0 else 0.0
         return {p: settings.semantic_weight * similarity[p] + scale * float(lexical[p]) for p in candidates}
 
-    def _answerable(self, question: str, detection: Detection, ranked: list[_Scored]) -> bool:
+    def _answerable(self, question_words: list[tuple[str, ...]], ranked: list[_Scored]) -> bool:
         """Whether a leading candidate is close enough to the question to quote.
 
         A passage counts when it is close in meaning, or when it shares rare
@@ -219,22 +220,20 @@ class Engine:
         # The best lexical matches count too: a name-only question may rank them low on meaning.
         by_terms = sorted(ranked, key=lambda s: -s.lexical)[: settings.abstention_depth]
         leading = leading + [s for s in by_terms if s.lexical > 0 and s not in leading]
-        words = set(analyzer(_analysis_language(detection)).word_forms(question, query=True))
+        words = set(question_words)
         terms = sorted({term for forms in words for term in forms})
         if not terms:
             return False
-        n = self.lexical.size
-        idf = np.array([np.log(1 + (n + 0.5) / (self.lexical.document_frequency(t) + 0.5)) for t in terms])
-        # The IDF of a term no document contains: an upper bound on any one term's weight.
-        rarest = float(np.log(1 + (n + 0.5) / 0.5))
         passages = np.array([s.passage for s in leading])
-        ends = np.append(self.passage_starts[1:], len(self.doc_passage))
-        docs = np.concatenate([np.arange(self.passage_starts[p], ends[p]) for p in passages])
-        weighted = self.lexical.presence(terms, docs) * idf  # per document: one language version
+        # Documents are stored passage by passage, so each passage's documents are one sorted run.
+        first = np.searchsorted(self.doc_passage, passages, side="left")
+        last = np.searchsorted(self.doc_passage, passages, side="right")
+        docs = np.concatenate([np.arange(a, b) for a, b in zip(first, last, strict=True)])
+        weighted = self.lexical.presence(terms, docs) * self.lexical.idf(terms)  # per document: one language version
         column = {term: j for j, term in enumerate(terms)}
         # A word counts once, by its best form ("France" may match as "france" or as "franc").
         shared = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
-        return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * rarest)
+        return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * self.lexical.unseen_idf)
 
     def _spread_duplicates(self, ranked: list[_Scored], page: int) -> list[_Scored]:
         """Keep near-duplicates from different articles, but at most a few on the first page.

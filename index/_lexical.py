@@ -52,6 +52,16 @@ class LexicalIndex:
                 out[:, j] = np.isin(docs, indices[indptr[token] : indptr[token + 1]])
         return out
 
+    def idf(self, terms: Sequence[str]) -> np.ndarray:
+        """Lucene's IDF of each term, log(1 + (N - n + 0.5) / (n + 0.5)) with n its document frequency."""
+        frequencies = np.array([self.document_frequency(t) for t in terms], dtype=np.float64)
+        return np.log1p((self.size - frequencies + 0.5) / (frequencies + 0.5))
+
+    @property
+    def unseen_idf(self) -> float:
+        """The IDF of a term no document contains: the most any single term can weigh."""
+        return float(np.log1p((self.size + 0.5) / 0.5))
+
     def document_frequency(self, term: str) -> int:
         """How many documents contain ``term``."""
         token = self._bm25.vocab_dict.get(term)
