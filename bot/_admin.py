@@ -1,4 +1,4 @@
-"""Admin commands: /reload the corpus without a restart, and /stats.
+"""Admin commands: /reload the corpus without a restart, and /stats; reports shared with uploads.
 
 Admins are numeric user ids from the configuration. Only fresh messages
 count: an edited or forwarded command never runs an admin action.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from pathlib import Path
 
 from telegram import Update
 from telegram.constants import MessageLimit
@@ -16,14 +17,17 @@ from telegram.ext import ContextTypes
 
 from index import CorpusError
 
-from ._compose import escape
+from ._compose import escape, shorten
+from ._i18n import Strings
 from ._runtime import interface_strings, runtime
 from ._send import reply_html
+from ._service import ReloadReport
 
 log = logging.getLogger(__name__)
 
 
-async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+async def refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+    """Tell anyone but an admin (in a fresh, unforwarded message) no, and return True for them."""
     rt = runtime(context)
     user = update.effective_user
     message = update.effective_message
@@ -37,23 +41,16 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Re-read the corpus off the event loop and swap the index in; keep the old one on problems."""
-    if await _refuse_unless_admin(update, context, "/reload") or update.effective_message is None:
+    if await refuse_unless_admin(update, context, "/reload") or update.effective_message is None:
         return
     rt = runtime(context)
     s = interface_strings(update, context)
     try:
         report = await rt.off_loop(rt.service.reload)
     except CorpusError as exc:
-        root = rt.service.corpus_dir
-        lines = [escape(str(p).replace(f"{root}/", "")) for p in exc.problems]
-        listing = ""
-        for line in lines:  # as many problems as fit in one message
-            if len(listing) + len(line) + 400 > MessageLimit.MAX_TEXT_LENGTH:
-                listing += "\n…"
-                break
-            listing += f"\n• {line}"
         log.warning("reload refused: %d corpus problem(s)", len(exc.problems))
-        await reply_html(update.effective_message, s("reload_failed", problems=listing.strip()))
+        problems = problem_list(exc, rt.service.corpus_dir)
+        await reply_html(update.effective_message, s("reload_failed", problems=problems))
         return
     except OSError as exc:
         log.warning("reload failed: %s", exc)
@@ -63,23 +60,48 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     gc.freeze()  # the new index is long-lived too (see post_init)
     none = s("nothing")
     log.info("corpus reloaded: %d articles, %d passages in %.2f s", report.articles, report.passages, report.seconds)
-    await reply_html(
-        update.effective_message,
-        s(
-            "reload_done",
-            seconds=f"{report.seconds:.2f}",
-            articles=report.articles,
-            passages=report.passages,
-            added=escape(", ".join(report.added) or none),
-            removed=escape(", ".join(report.removed) or none),
-            changed=escape(", ".join(report.changed) or none),
-        ),
+    text = s(
+        "reload_done",
+        seconds=f"{report.seconds:.2f}",
+        articles=report.articles,
+        passages=report.passages,
+        added=escape(", ".join(report.added) or none),
+        removed=escape(", ".join(report.removed) or none),
+        changed=escape(", ".join(report.changed) or none),
     )
+    await reply_html(update.effective_message, "\n".join([text, *translation_lines(report, s)]))
+
+
+def problem_list(error: CorpusError, root: Path, room: int = MessageLimit.MAX_TEXT_LENGTH - 600) -> str:
+    """The problems as HTML bullet lines, paths relative to the corpus, as many as fit in ``room``."""
+    listing: list[str] = []
+    used = 0
+    for problem in error.problems:
+        line = "• " + escape(str(problem).replace(f"{root}/", ""))
+        if used + len(line) + 1 > room:
+            listing.append("…")
+            break
+        listing.append(line)
+        used += len(line) + 1
+    return "\n".join(listing)
+
+
+def translation_lines(report: ReloadReport, s: Strings) -> list[str]:
+    """What machine translation did, and what is still untranslated, for the admin."""
+    lines: list[str] = []
+    done = report.translation
+    if done is not None and done.passages_translated:
+        lines.append(s("translation_done", passages=done.passages_translated, files=len(done.written)))
+    if done is not None and done.errors:
+        lines.append(s("translation_retry", error=escape(shorten(done.errors[0], 300))))
+    if report.untranslated:
+        lines.append(s("translation_missing", count=report.untranslated))
+    return lines
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Uptime, questions answered, answer latency, corpus size and last reload."""
-    if await _refuse_unless_admin(update, context, "/stats") or update.effective_message is None:
+    if await refuse_unless_admin(update, context, "/stats") or update.effective_message is None:
         return
     rt = runtime(context)
     s = interface_strings(update, context)

@@ -30,13 +30,13 @@ from telegram.request import BaseRequest
 
 from index import CorpusError
 
-from . import _admin, _chat, _inline
+from . import _admin, _chat, _curate, _inline
 from ._config import Config
 from ._errors import on_error
 from ._i18n import strings
 from ._logging import configure_logging, install_redaction
 from ._runtime import RUNTIME_KEY, Runtime, runtime
-from ._service import AnswerService
+from ._service import AnswerService, open_service
 
 log = logging.getLogger("newsbot")
 COMMANDS = ("start", "help", "ask", "sources", "lang")
@@ -63,13 +63,16 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("ask", _chat.ask_command, filters=fresh))
     app.add_handler(CommandHandler("reload", _admin.reload_command))
     app.add_handler(CommandHandler("stats", _admin.stats_command))
+    app.add_handler(CommandHandler("remove", _curate.remove_command))
     app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(_curate.on_remove_choice, pattern=r"^rm:"))
     app.add_handler(CallbackQueryHandler(_chat.on_unknown_callback))
     app.add_handler(InlineQueryHandler(_inline.inline_query))
     app.add_handler(MessageHandler(fresh & private & filters.TEXT & ~filters.COMMAND, _chat.on_private_text))
     app.add_handler(MessageHandler(fresh & groups & filters.TEXT & ~filters.COMMAND, _chat.on_group_text))
+    app.add_handler(MessageHandler(fresh & private & filters.Document.ALL, _curate.on_document))
     app.add_error_handler(on_error)
 
 
@@ -100,6 +103,17 @@ async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         rt.lag_watch.cancel()
     rt.save_stats()
     rt.executor.shutdown(wait=False, cancel_futures=True)
+    if rt.service.translation is not None:
+        rt.service.translation.translator.close()
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Every secret the configuration holds, to keep out of logs."""
+    return [
+        config.token,
+        config.webhook.secret_token if config.webhook else "",
+        config.translation.api_key if config.translation else "",
+    ]
 
 
 def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
@@ -146,7 +160,7 @@ def build_application(
         # periodic update (quadratic, and on the event loop); we write when a choice changes.
         persistence = PicklePersistence(config.persistence, store_data=store, update_interval=60, on_flush=True)
         builder = builder.persistence(persistence)
-    install_redaction([config.token, config.webhook.secret_token if config.webhook else ""])
+    install_redaction(secrets_of(config))
     keep_the_event_loop_responsive()
     app = builder.build()
     rt = Runtime(config=config, service=service)
@@ -158,12 +172,12 @@ def build_application(
 
 def run_bot(config: Config) -> int:
     """Run on Telegram until interrupted; without a token, explain and fall back to the console."""
-    configure_logging(config.log_level, [config.token, config.webhook.secret_token if config.webhook else ""])
+    configure_logging(config.log_level, secrets_of(config))
     if not config.token:
         print(NO_TOKEN, file=sys.stderr)
         return run_console(config) if sys.stdin.isatty() else 2
     try:
-        service = AnswerService.open(config.corpus, config.cache_dir)
+        service = open_service(config)
     except CorpusError as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -187,7 +201,7 @@ def run_console(config: Config) -> int:
     from ._console import Console
 
     try:
-        service = AnswerService.open(config.corpus, config.cache_dir)
+        service = open_service(config)
     except CorpusError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -6,11 +6,14 @@ Usage::
     python bot.py --console                    # chat with the bot in the terminal
     python bot.py ask [--json] [--lang LANG] [--hint LANG] [--corpus DIR] [-k N] [QUESTION ...]
     python bot.py corpus check [DIR]
+    python bot.py corpus add FILE [--source S --title T --published YYYY-MM-DD --url U ...] [--corpus DIR]
+    python bot.py corpus translate [--lang LANG ...] [--corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -18,11 +21,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from corpus import BUNDLED
-from index import SUPPORTED, CorpusError, Engine, load_corpus
+from index import (
+    CAPTION_FIELDS,
+    SUPPORTED,
+    Change,
+    CorpusError,
+    Engine,
+    LanguageDetector,
+    Upload,
+    add_article,
+    load_and_translate,
+    load_corpus,
+    prepare_article,
+    untranslated_passages,
+)
 
-from ._compose import answer_text
-from ._config import ConfigError, load_config
+from ._compose import answer_text, passage_preview
+from ._config import Config, ConfigError, load_config
 from ._i18n import strings
+from ._progress import ProgressBar
+from ._service import translation_plan
 
 log = logging.getLogger("newsbot")
 
@@ -47,6 +65,24 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
     check = corpus_commands.add_parser("check", help="validate a corpus and summarise it")
     check.add_argument("dir", nargs="?", type=Path, default=BUNDLED)
+    add = corpus_commands.add_parser(
+        "add",
+        help="add an article from a .md, .txt or .html file (see corpus/README.md)",
+        description="Check FILE with the corpus loader, save it into the corpus and, when a translation "
+        "service is configured, machine-translate it. The metadata of a .txt or .html file comes from "
+        "the options below (a .md file carries its own front matter). A running bot serves it after /reload.",
+    )
+    add.add_argument("file", type=Path, help="the article file")
+    for name in CAPTION_FIELDS:
+        add.add_argument(f"--{name}", help=f"the article's {name}")
+    add.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
+    translate = corpus_commands.add_parser(
+        "translate", help="machine-translate every passage that has no translation (needs translation.url)"
+    )
+    translate.add_argument(
+        "--lang", action="append", choices=SUPPORTED, help="only into this language (repeatable; default: all)"
+    )
+    translate.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
     return parser
 
 
@@ -57,9 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "corpus":
+        if args.command == "corpus" and args.corpus_command == "check":
             return check_corpus(args.dir)
         config = load_config(args.config)
+        if args.command == "corpus" and args.corpus_command == "add":
+            return add_to_corpus(args, config)
+        if args.command == "corpus":
+            return translate_corpus(args, config)
         if args.command == "ask":
             if args.k < 1:
                 print("bot.py ask: -k must be at least 1", file=sys.stderr)
@@ -98,6 +138,82 @@ def check_corpus(directory: Path) -> int:
     for article in corpus.articles:
         print(f"  - {article.id} [{article.language}] {article.source}, {article.published}")
     return 0
+
+
+def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
+    """Check, save and translate one article file, as an admin's upload does."""
+    root = args.corpus or config.corpus
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"{args.file}: cannot be read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    fields = {name: getattr(args, name) for name in CAPTION_FIELDS if getattr(args, name) is not None}
+    corpus = load_corpus(root)
+    prepared = prepare_article(
+        Upload(args.file.name, data),
+        existing_ids={a.id for a in corpus.articles},
+        detector=LanguageDetector(),
+        max_bytes=config.max_upload_bytes,
+        fields=fields or None,
+    )
+    plan = translation_plan(config)
+    bar = ProgressBar("translating")
+    try:
+        change = add_article(root, prepared, plan, progress=bar)
+    finally:
+        bar.close()
+    article = prepared.article
+    detected = " (detected)" if prepared.detected_language else ""
+    print(f"Added {article.id}: {article.title!r}, {article.source}, {article.published}, {article.language}{detected}")
+    print(f"  saved as {root / 'articles' / (article.id + '.md')}, {len(prepared.passages)} passages:")
+    for number, passage in enumerate(prepared.passages, 1):
+        print(f"  {number:3}. {passage_preview(passage)} ({len(passage.text)} characters)")
+    _print_translation(change, config)
+    print(
+        f"Corpus: {len(change.corpus.articles)} articles, {len(change.corpus.passages)} passages. "
+        "A running bot serves the article after /reload."
+    )
+    return 0
+
+
+def translate_corpus(args: argparse.Namespace, config: Config) -> int:
+    """Machine-translate every passage of the corpus that has no translation, with a progress bar."""
+    root = args.corpus or config.corpus
+    plan = translation_plan(config)
+    if plan is None:
+        print(
+            "Machine translation is off: set translation.url in the configuration (see config.example.yaml).",
+            file=sys.stderr,
+        )
+        return 2
+    if args.lang:
+        plan = dataclasses.replace(plan, languages=tuple(dict.fromkeys(args.lang)))
+    bar = ProgressBar("translating")
+    try:
+        change = load_and_translate(root, plan, progress=bar)
+    finally:
+        bar.close()
+        plan.translator.close()
+    _print_translation(change, config, plan.languages)
+    report = change.translation
+    return 0 if report is not None and not report.errors else 1
+
+
+def _print_translation(change: Change, config: Config, languages: tuple[str, ...] | None = None) -> None:
+    report = change.translation
+    if report is None:
+        print("Machine translation is off (translation.url is not configured).")
+    else:
+        files = f"{len(report.written)} file{'' if len(report.written) == 1 else 's'}"
+        print(f"Machine translation: {report.passages_translated} passage translations written to {files}.")
+        for error in report.errors:
+            print(f"  translation service: {error}", file=sys.stderr)
+    missing = untranslated_passages(change.corpus, languages or config.languages)
+    if missing:
+        print(f"{missing} passages still lack a translation into some answer language; run this again later.")
+    else:
+        print("Every passage has a translation into every answer language.")
 
 
 def ask(args: argparse.Namespace, *, cache_dir: Path | None) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from telegram.constants import MessageLimit
 
-from index import Answer, Result
+from index import Answer, Rendition, Result
 
 from ._i18n import Strings
 
@@ -38,6 +38,14 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip() + ELLIPSIS
+
+
+def passage_preview(passage: Rendition, limit: int = 70) -> str:
+    """The start of a passage on one line ("Subheading — paragraph…"), to show how an article was split."""
+    flat = " ".join(passage.body.split())
+    if passage.heading:
+        flat = f"{' '.join(passage.heading.split())} — {flat}"
+    return shorten(flat, limit)
 
 
 def _translated_label(result: Result, s: Strings) -> str | None:

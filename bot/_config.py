@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,19 @@ class FloodLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """A LibreTranslate-compatible service that machine-translates passages with no translation."""
+
+    url: str
+    api_key: str = field(default="", repr=False)
+    requests_per_second: float = 2.0
+    concurrency: int = 4
+    batch_size: int = 16
+    max_chars: int = 5000
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     token: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
@@ -62,6 +76,9 @@ class Config:
     flood_limits: FloodLimits = FloodLimits()
     persistence: Path | None = Path("state/bot.pickle")
     log_level: str = "INFO"
+    translation: Translation | None = None
+    """None: machine translation is off."""
+    max_upload_bytes: int = 1_000_000
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -98,6 +115,8 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
         "rate_limit",
         "persistence",
         "log_level",
+        "translation",
+        "uploads",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
@@ -153,6 +172,10 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
     if flood_limits.messages_per_second <= 0 or flood_limits.group_messages_per_minute <= 0:
         raise ConfigError(f"{where}: telegram.flood_limits must be positive")
     persistence = data.get("persistence", "state/bot.pickle")
+    uploads = _mapping(data.get("uploads"), f"{where}: uploads")
+    max_upload_bytes = _int(uploads.get("max_bytes", 1_000_000), f"{where}: uploads.max_bytes")
+    if max_upload_bytes < 1:
+        raise ConfigError(f"{where}: uploads.max_bytes must be positive")
     return Config(
         token=token,
         base_url=str(telegram.get("base_url") or DEFAULT_BASE_URL),
@@ -169,7 +192,40 @@ def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Co
         persistence=_path(persistence, base) if persistence else None,
         log_level=str(data.get("log_level", "INFO")).upper(),
         source=source,
+        translation=_translation(_mapping(data.get("translation"), f"{where}: translation"), env, where),
+        max_upload_bytes=max_upload_bytes,
     )
+
+
+def _translation(section: dict[str, Any], env: dict[str, str], where: str) -> Translation | None:
+    unknown = set(section) - {f.name for f in dataclasses.fields(Translation)}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) under translation: {', '.join(sorted(unknown))}")
+    url = str(section.get("url") or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: translation.url must be an http(s) address")
+    default = Translation(url)
+    translation = Translation(
+        url=url,
+        api_key=env.get("TRANSLATION_API_KEY") or str(section.get("api_key") or ""),
+        requests_per_second=_number(
+            section.get("requests_per_second", default.requests_per_second), f"{where}: translation.requests_per_second"
+        ),
+        concurrency=_int(section.get("concurrency", default.concurrency), f"{where}: translation.concurrency"),
+        batch_size=_int(section.get("batch_size", default.batch_size), f"{where}: translation.batch_size"),
+        max_chars=_int(section.get("max_chars", default.max_chars), f"{where}: translation.max_chars"),
+        timeout_seconds=_number(
+            section.get("timeout_seconds", default.timeout_seconds), f"{where}: translation.timeout_seconds"
+        ),
+    )
+    if (
+        min(translation.requests_per_second, translation.timeout_seconds) <= 0
+        or min(translation.concurrency, translation.batch_size, translation.max_chars) < 1
+    ):
+        raise ConfigError(f"{where}: translation rates, sizes and timeouts must be positive")
+    return translation
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:

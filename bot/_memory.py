@@ -1,4 +1,4 @@
-"""Answers remembered for the "More" button, and the callback data that points at them.
+"""Answers remembered for the "More" button, pending /remove confirmations, and their callback data.
 
 Callback data is at most 64 bytes, so it carries a short random token and an
 offset, never the question. Data the bot did not create fails to parse and is
@@ -66,3 +66,48 @@ class AnswerMemory:
 
     def recall(self, token: str) -> Answer | None:
         return self._answers.get(token)
+
+
+_REMOVE = re.compile(r"^rm:(yes|no):([0-9a-f]{16})$")
+REMOVAL_TTL = 600.0  # seconds a confirmation button stays valid
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveChoice:
+    confirmed: bool
+    token: str
+
+
+def remove_data(token: str, *, confirmed: bool) -> str:
+    data = f"rm:{'yes' if confirmed else 'no'}:{token}"
+    assert len(data.encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    return data
+
+
+def parse_remove(data: str | None) -> RemoveChoice | None:
+    match = _REMOVE.match(data or "")
+    return RemoveChoice(match.group(1) == "yes", match.group(2)) if match else None
+
+
+class PendingRemovals:
+    """Removals offered with a confirmation button: the article id behind each button's token.
+
+    Article ids can be longer than callback data allows, so the button carries a token; it
+    works once, and not after ``ttl`` seconds or a restart.
+    """
+
+    def __init__(self, ttl: float = REMOVAL_TTL) -> None:
+        self.ttl = ttl
+        self._offers: dict[str, tuple[str, float]] = {}
+        self._random = random.Random(os.urandom(16))
+
+    def offer(self, article_id: str, now: float) -> str:
+        self._offers = {t: offer for t, offer in self._offers.items() if offer[1] > now}
+        token = f"{self._random.getrandbits(64):016x}"
+        self._offers[token] = (article_id, now + self.ttl)
+        return token
+
+    def take(self, token: str, now: float) -> str | None:
+        """The article id the token was offered for, once; None when unknown or expired."""
+        offer = self._offers.pop(token, None)
+        return offer[0] if offer is not None and offer[1] > now else None

@@ -20,7 +20,7 @@ from index import normalize_hint
 
 from ._config import Config
 from ._i18n import Strings, strings
-from ._memory import AnswerMemory
+from ._memory import AnswerMemory, PendingRemovals
 from ._ratelimit import RateLimiter
 from ._service import AnswerService
 
@@ -38,6 +38,7 @@ class Runtime:
     config: Config
     service: AnswerService
     memory: AnswerMemory = field(default_factory=AnswerMemory)
+    removals: PendingRemovals = field(default_factory=PendingRemovals)
     limiter: RateLimiter | None = None
     inline_limiter: RateLimiter | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))

@@ -1,9 +1,10 @@
 """The answering service shared by the Telegram bot and the console.
 
-It owns the current engine and swaps it atomically on reload: a reload
-builds a complete new index while the old one keeps answering, and a corpus
-with problems never replaces a working one. It also keeps the statistics
-behind /stats.
+It owns the current engine and swaps it atomically whenever the corpus
+changes (a reload, an added or a removed article): the change builds a
+complete new index while the old one keeps answering, and a corpus with
+problems never replaces a working one. It also keeps the statistics behind
+/stats.
 """
 
 from __future__ import annotations
@@ -12,12 +13,36 @@ import datetime as dt
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from index import Answer, Engine, load_corpus
+from index import (
+    SUPPORTED,
+    Answer,
+    Article,
+    Change,
+    Corpus,
+    CorpusError,
+    Engine,
+    FillReport,
+    LibreTranslate,
+    PreparedArticle,
+    Problem,
+    TranslationPlan,
+    Upload,
+    add_article,
+    load_and_translate,
+    load_corpus,
+    prepare_article,
+    take_out_article,
+    untranslated_passages,
+)
+
+from ._config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +53,26 @@ class ReloadReport:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     changed: tuple[str, ...]
+    translation: FillReport | None = None
+    """What machine translation did on the way; None when it is off."""
+    untranslated: int = 0
+    """Passages still without a translation into at least one answer language."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddReport:
+    """An article added from an upload: how it was read and split, and the reload that followed."""
+
+    prepared: PreparedArticle
+    reload: ReloadReport
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveReport:
+    article: Article
+    backup: Path
+    """Where the article's files were moved."""
+    reload: ReloadReport
 
 
 @dataclass
@@ -58,22 +103,34 @@ class Stats:
 
 
 class AnswerService:
-    """Answers questions with the current engine; reloads the corpus without downtime."""
+    """Answers questions with the current engine; changes and reloads the corpus without downtime."""
 
-    def __init__(self, engine: Engine, *, corpus_dir: Path, cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        corpus_dir: Path,
+        cache_dir: Path | None,
+        translation: TranslationPlan | None = None,
+        languages: tuple[str, ...] = SUPPORTED,
+        max_upload_bytes: int = 1_000_000,
+    ) -> None:
         self._engine = engine
         self.corpus_dir = corpus_dir
         self.cache_dir = cache_dir
+        self.translation = translation
+        self.languages = languages
+        self.max_upload_bytes = max_upload_bytes
         self.stats = Stats()
         self._reload_lock = threading.Lock()
         self._stats_lock = threading.Lock()
 
     @classmethod
-    def open(cls, corpus_dir: Path, cache_dir: Path | None) -> AnswerService:
+    def open(cls, corpus_dir: Path, cache_dir: Path | None, **options: Any) -> AnswerService:
         """Load and index ``corpus_dir``; raises CorpusError when it has problems."""
         engine = Engine.build(load_corpus(corpus_dir), cache_dir=cache_dir)
         engine.ask("warm up")  # loads the sentence encoder now, not on the first user's question
-        return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir)
+        return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, **options)
 
     @property
     def engine(self) -> Engine:
@@ -91,23 +148,97 @@ class AnswerService:
         return answer
 
     def reload(self) -> ReloadReport:
-        """Re-read and re-index the corpus, then swap; raises CorpusError and keeps the old index."""
+        """Re-read the corpus, translate its gaps, re-index and swap; raises CorpusError and keeps the old index."""
         with self._reload_lock:
             started = time.perf_counter()
-            old = self._engine
-            corpus = load_corpus(self.corpus_dir)
-            engine = Engine.build(
-                corpus, cache_dir=self.cache_dir, embedder=old.embedder, detector=old.detector, settings=old.settings
+            return self._swap(load_and_translate(self.corpus_dir, self.translation), started)
+
+    def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
+        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
+        with self._reload_lock:
+            started = time.perf_counter()
+            current = self._engine
+            prepared = prepare_article(
+                upload,
+                existing_ids={a.id for a in current.corpus.articles},
+                detector=current.detector,
+                max_bytes=self.max_upload_bytes,
+                fields=fields,
             )
-            before, after = old.corpus.article_digests, corpus.article_digests
-            self._engine = engine
-            report = ReloadReport(
-                seconds=time.perf_counter() - started,
-                articles=len(corpus.articles),
-                passages=len(corpus.passages),
-                added=tuple(sorted(after.keys() - before.keys())),
-                removed=tuple(sorted(before.keys() - after.keys())),
-                changed=tuple(sorted(k for k in after.keys() & before.keys() if after[k] != before[k])),
-            )
-            self.stats.last_reload = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-            return report
+            reports: list[ReloadReport] = []
+            try:
+                add_article(
+                    self.corpus_dir, prepared, self.translation, use=lambda c: reports.append(self._swap(c, started))
+                )
+            except FileExistsError:
+                message = f"the corpus has a file {prepared.article.id}.md that is not loaded yet; /reload first"
+                raise CorpusError([Problem(Path(upload.name), None, message)]) from None
+            return AddReport(prepared, reports[0])
+
+    def remove_article(self, article_id: str) -> RemoveReport:
+        """Move an article out of the corpus and swap in the index without it; KeyError if there is none."""
+        with self._reload_lock:
+            started = time.perf_counter()
+            corpus = self._engine.corpus
+            article = next((a for a in corpus.articles if a.id == article_id), None)
+            if article is None:
+                raise KeyError(article_id)
+            reports: list[ReloadReport] = []
+            _, removal = take_out_article(corpus, article_id, use=lambda c: reports.append(self._swap(c, started)))
+            return RemoveReport(article, removal.backup, reports[0])
+
+    def untranslated(self, corpus: Corpus | None = None) -> int:
+        """Passages of ``corpus`` (default: the one being served) lacking a translation into an answer language."""
+        return untranslated_passages(corpus or self._engine.corpus, self.languages)
+
+    def _swap(self, change: Change, started: float) -> ReloadReport:
+        """Index ``change.corpus`` beside the current index, then make it current; lock held."""
+        old = self._engine
+        corpus = change.corpus
+        engine = Engine.build(
+            corpus, cache_dir=self.cache_dir, embedder=old.embedder, detector=old.detector, settings=old.settings
+        )
+        before, after = old.corpus.article_digests, corpus.article_digests
+        self._engine = engine
+        self.stats.last_reload = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return ReloadReport(
+            seconds=time.perf_counter() - started,
+            articles=len(corpus.articles),
+            passages=len(corpus.passages),
+            added=tuple(sorted(after.keys() - before.keys())),
+            removed=tuple(sorted(before.keys() - after.keys())),
+            changed=tuple(sorted(k for k in after.keys() & before.keys() if after[k] != before[k])),
+            translation=change.translation,
+            untranslated=self.untranslated(corpus),
+        )
+
+
+def translation_plan(config: Config) -> TranslationPlan | None:
+    """The configured machine-translation service, or None when translation is off."""
+    settings = config.translation
+    if settings is None:
+        return None
+    client = LibreTranslate(
+        settings.url,
+        api_key=settings.api_key or None,
+        timeout=settings.timeout_seconds,
+        max_batch=settings.batch_size,
+        max_chars=settings.max_chars,
+    )
+    return TranslationPlan(
+        client,
+        config.languages,
+        concurrency=settings.concurrency,
+        requests_per_second=settings.requests_per_second,
+    )
+
+
+def open_service(config: Config) -> AnswerService:
+    """The service over the configured corpus, with its translation plan and upload limit."""
+    return AnswerService.open(
+        config.corpus,
+        config.cache_dir,
+        translation=translation_plan(config),
+        languages=config.languages,
+        max_upload_bytes=config.max_upload_bytes,
+    )

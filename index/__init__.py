@@ -7,32 +7,60 @@ Nothing here imports Telegram; the bot and the command line both sit on top::
     engine = Engine.build(load_corpus("corpus"), cache_dir=Path(".cache"))
     answer = engine.ask("Why was the Space delayed?", k=3)
     print(answer.to_json())
+
+Corpus changes (an uploaded article, a removal, machine translation of the
+passages that have none) go through ``add_article``, ``take_out_article`` and
+``load_and_translate``, which leave the directory as they found it on failure.
 """
 
 from __future__ import annotations
 
 from ._answer import Answer, Result
+from ._curation import Change, TranslationPlan, add_article, load_and_translate, take_out_article
 from ._engine import BuildStats, Engine, Settings
+from ._fill import FillReport, fill_gaps, find_gaps, untranslated_passages
+from ._intake import CAPTION_FIELDS, PreparedArticle, Upload, human_sizes, make_id, prepare_article
 from ._languages import SUPPORTED, Detection, LanguageDetector, normalize_hint
 from ._loader import load_corpus
 from ._model import Article, Corpus, Passage, Rendition
 from ._problems import CorpusError, Problem
+from ._store import Removal
+from ._translation import LibreTranslate, TranslationError, Translator
 
 __all__ = [
+    "CAPTION_FIELDS",
     "SUPPORTED",
     "Answer",
     "Article",
     "BuildStats",
+    "Change",
     "Corpus",
     "CorpusError",
     "Detection",
     "Engine",
+    "FillReport",
     "LanguageDetector",
+    "LibreTranslate",
     "Passage",
+    "PreparedArticle",
     "Problem",
+    "Removal",
     "Rendition",
     "Result",
     "Settings",
+    "TranslationError",
+    "TranslationPlan",
+    "Translator",
+    "Upload",
+    "add_article",
+    "fill_gaps",
+    "find_gaps",
+    "human_sizes",
+    "load_and_translate",
     "load_corpus",
+    "make_id",
     "normalize_hint",
+    "prepare_article",
+    "take_out_article",
+    "untranslated_passages",
 ]

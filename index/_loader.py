@@ -295,6 +295,22 @@ def load_corpus(root: str | Path) -> Corpus:
     )
 
 
+def check_article_file(path: Path) -> tuple[Article, list[Rendition]]:
+    """Validate one article file as :func:`load_corpus` validates each; raise CorpusError listing its problems.
+
+    Only the file itself is checked: whether its id is unique, and its
+    translations, are questions about a whole corpus.
+    """
+    problems: list[Problem] = []
+    if path.suffix != ".md":
+        raise CorpusError([Problem(path, None, "stray file: articles must be .md files")])
+    loaded = _load_article(path, problems)
+    if loaded is None or problems:
+        raise CorpusError(problems)
+    article, renditions, _ = loaded
+    return article, renditions
+
+
 def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Rendition], int] | None:
     before = len(problems)
     doc = read_document(path, problems)

@@ -62,9 +62,15 @@ def detector() -> LanguageDetector:
 
 
 @pytest.fixture(scope="session")
-def engine(bundled: Corpus, detector: LanguageDetector, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the whole run, so each text is embedded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def engine(bundled: Corpus, detector: LanguageDetector, embedding_cache: Path) -> Engine:
     """The real engine (sentence encoder included) over the bundled corpus."""
-    return Engine.build(bundled, cache_dir=tmp_path_factory.mktemp("cache"), detector=detector)
+    return Engine.build(bundled, cache_dir=embedding_cache, detector=detector)
 
 
 @pytest.fixture()

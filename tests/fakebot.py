@@ -25,6 +25,10 @@ or over real HTTP, e.g. for a bot running in a subprocess::
         ...  # Bot(token, base_url=base_url) or ApplicationBuilder().base_url(base_url)
         fake.wait_for_sync("sendMessage")
 
+Files users send are stored with ``add_file`` (it returns the Document to put in a message);
+``getFile`` and the download from ``base_file_url`` then serve them, refusing unknown ids and
+files over the 20 MB bots may download.
+
 Refused calls get HTTP 400 with a Telegram-style ``"Bad Request: ..."`` description, so
 python-telegram-bot raises ``telegram.error.BadRequest``; ``fail_next`` injects server errors
 and flood control. Note that python-telegram-bot capitalises descriptions it strips the
@@ -63,6 +67,7 @@ MAX_CAPTION = 1024
 MAX_INLINE_RESULTS = 50
 MAX_COMMANDS = 100
 MAX_UPDATES_WAIT = 2.0
+MAX_DOWNLOAD = 20 * 1024 * 1024  # bots may download files of up to 20 MB
 
 _PRIMITIVES: dict[str, Callable[[Any], bool]] = {
     "String": lambda v: isinstance(v, str),
@@ -444,8 +449,27 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._next_message_id = 1
         self._failures: dict[str, list[httpx.Response]] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}
+        """Uploaded-by-users files: file_id -> (content, file_path)."""
+        self.downloads: list[str] = []
+        """The file_path of every file downloaded, in order."""
 
     # -- test-facing API
+
+    def add_file(self, content: bytes, file_name: str, mime_type: str = "text/plain") -> dict[str, Any]:
+        """Store a file as if a user had sent it; returns the Document object to put in a message."""
+        with self._lock:
+            number = len(self._files) + 1
+            file_id = f"BQACAgQAAxkBAAI{number:08d}"
+            suffix = Path(file_name).suffix[:10]
+            self._files[file_id] = (content, f"documents/file_{number}{suffix}")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{number:08d}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         """Parameters of the accepted calls of ``method``, in order."""
@@ -521,6 +545,8 @@ class FakeBotAPI:
         Returns an awaitable only for a long-polling getUpdates with nothing queued when called
         from inside a running event loop, so that the loop stays free to queue updates.
         """
+        if request.url.path.startswith("/file/bot"):
+            return self._download(request)
         call, failure = self._receive(request)
         if failure is not None:
             return failure
@@ -554,6 +580,8 @@ class FakeBotAPI:
             if failure is None:
                 self._spec.check_params(method, self._without_attachments(call.params))
                 _check_method_limits(call.method, call.params)
+                if call.method == "getFile":
+                    self._file(call.params)  # an unknown or oversized file is refused like the others
         except Rejected as exc:
             failure = _error(exc.status, exc.description)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -594,10 +622,42 @@ class FakeBotAPI:
                 return _ok(updates)
             await asyncio.sleep(0.01)
 
+    def _download(self, request: httpx.Request) -> httpx.Response:
+        """GET <base_file_url><token>/<file_path>, as Telegram serves files to bots."""
+        rest = request.url.path.removeprefix("/file/bot")
+        token, _, file_path = rest.partition("/")
+        if token != self.token:
+            return _error(401, "Unauthorized")
+        with self._lock:
+            content = next((data for data, path in self._files.values() if path == file_path), None)
+            if content is not None:
+                self.downloads.append(file_path)
+        if content is None:
+            return _error(404, "Not Found")
+        return httpx.Response(200, content=content, headers={"Content-Type": "application/octet-stream"})
+
+    def _file(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            stored = self._files.get(params["file_id"])
+        if stored is None:
+            raise Rejected("Bad Request: invalid file_id")
+        content, file_path = stored
+        if len(content) > MAX_DOWNLOAD:
+            raise Rejected("Bad Request: file is too big")
+        number = file_path.rsplit("_", 1)[-1].split(".")[0]
+        return {
+            "file_id": params["file_id"],
+            "file_unique_id": f"AgAD{number}",
+            "file_size": len(content),
+            "file_path": file_path,
+        }
+
     def _result(self, call: Call) -> Any:
         method, params = call.method, call.params
         if method == "getMe":
             return self.bot_user
+        if method == "getFile":
+            return self._file(params)
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         returns = self._spec.method(method)["returns"]  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""The command line: `bot.py ask` (JSON and readable) and `bot.py corpus check`."""
+"""The command line: `bot.py ask` (JSON and readable), `bot.py corpus check`, `corpus add` and `corpus translate`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from index import load_corpus
+from index._intake import make_id
 
 from .conftest import RESULT_FIELDS
 
@@ -84,3 +87,63 @@ def test_ask_with_a_broken_corpus_reports_and_fails(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     proc = run(["ask", "--corpus", str(tmp_path / "empty"), "hello"], tmp_path)
     assert proc.returncode == 1 and "articles" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- corpus add / corpus translate ------------------------------------------------------------
+
+UPLOADS = Path(__file__).resolve().parent / "data" / "uploads"
+FLOWERS = [
+    "--source", "Bollenstreek Nieuws", "--title", "Bloemencorso trekt recordaantal bezoekers",
+    "--published", "2025-04-26", "--url", "https://example.org/bloemencorso",
+]  # fmt: skip
+
+
+def test_corpus_add_saves_and_describes_a_text_article(tmp_path: Path, corpus_copy: Path) -> None:
+    proc = run(["corpus", "add", str(UPLOADS / "bloemencorso.txt"), *FLOWERS, "--corpus", str(corpus_copy)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    article_id = make_id("Bollenstreek Nieuws", "Bloemencorso trekt recordaantal bezoekers")
+    assert f"Added {article_id}" in proc.stdout and "nl (detected)" in proc.stdout
+    assert "3 passages" in proc.stdout and "1. Recordaantal bezoekers — Het bloemencorso" in proc.stdout
+    assert "Machine translation is off" in proc.stdout
+    saved = (corpus_copy / "articles" / f"{article_id}.md").read_text(encoding="utf-8")
+    assert "source: Bollenstreek Nieuws" in saved and "Door de drukte in Lisse" in saved
+    assert run(["corpus", "check", str(corpus_copy)], tmp_path).returncode == 0
+
+
+def test_corpus_add_with_problems_saves_nothing(tmp_path: Path, corpus_copy: Path) -> None:
+    before = sorted(p.name for p in (corpus_copy / "articles").iterdir())
+    args = ["corpus", "add", str(UPLOADS / "bloemencorso.txt"), "--source", "X", "--published", "26 April"]
+    proc = run([*args, "--corpus", str(corpus_copy)], tmp_path)
+    assert proc.returncode == 1
+    assert "bloemencorso.txt" in proc.stderr and "title" in proc.stderr and "26 April" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (corpus_copy / "articles").iterdir()) == before
+
+
+def test_corpus_translate_fills_gaps_with_a_progress_bar(tmp_path: Path, corpus_copy: Path) -> None:
+    from .fake_libretranslate import FakeLibreTranslate
+
+    gap = corpus_copy / "translations" / "nos-interview-musk-trump"
+    for path in gap.glob("*.md"):
+        if path.stem in ("en", "de"):
+            path.unlink()
+    translator = FakeLibreTranslate()
+    with translator.serve() as url:
+        config = tmp_path / "config.yaml"
+        config.write_text(f"translation:\n  url: {url}\n  requests_per_second: 100\n", encoding="utf-8")
+        proc = run(
+            ["--config", str(config), "corpus", "translate", "--lang", "en", "--corpus", str(corpus_copy)], tmp_path
+        )
+    assert proc.returncode == 0, proc.stderr
+    english = (gap / "en.md").read_text(encoding="utf-8")
+    assert "translating [" in proc.stderr and "(100%)" in proc.stderr
+    passages = sum(1 for p in load_corpus(corpus_copy).passages if p.article.id == "nos-interview-musk-trump")
+    assert f"{passages} passage translations written to 1 file." in proc.stdout
+    assert "method: machine" in english and "[en] " in english
+    assert not (gap / "de.md").exists()  # --lang en only
+    assert all(r.body.get("target") == "en" for r in translator.translate_requests)
+
+
+def test_corpus_translate_needs_a_service(tmp_path: Path, corpus_copy: Path) -> None:
+    proc = run(["corpus", "translate", "--corpus", str(corpus_copy)], tmp_path)
+    assert proc.returncode == 2 and "translation.url" in proc.stderr

@@ -159,6 +159,30 @@ async def test_file_uploads_arrive_as_bytes(bot: Bot, fake: FakeBotAPI) -> None:
     assert fake.sent("sendDocument")[0]["document"] == b"contents"
 
 
+async def test_files_users_sent_can_be_fetched_and_downloaded(bot: Bot, fake: FakeBotAPI) -> None:
+    document = fake.add_file(b"Bonjour\n", "article.txt")
+    file = await bot.get_file(document["file_id"])
+    assert file.file_size == len(b"Bonjour\n")
+    assert file.file_path is not None and file.file_path.startswith(f"https://api.telegram.org/file/bot{fake.token}/")
+    assert bytes(await file.download_as_bytearray()) == b"Bonjour\n"
+    assert fake.downloads == [file.file_path.rsplit(f"{fake.token}/", 1)[1]]
+
+
+async def test_unknown_and_oversized_files_are_refused(bot: Bot, fake: FakeBotAPI) -> None:
+    with refused("invalid file_id"):
+        await bot.get_file("no-such-file")
+    big = fake.add_file(b"x" * (20 * 1024 * 1024 + 1), "big.txt")
+    with refused("file is too big"):
+        await bot.get_file(big["file_id"])
+
+
+def test_file_downloads_need_the_token(raw: httpx.Client, fake: FakeBotAPI) -> None:
+    fake.add_file(b"secret", "a.txt")
+    assert raw.get("https://api.telegram.org/file/botWRONG/documents/file_1.txt").status_code == 401
+    assert raw.get(f"https://api.telegram.org/file/bot{fake.token}/documents/missing.txt").status_code == 404
+    assert raw.get(f"https://api.telegram.org/file/bot{fake.token}/documents/file_1.txt").content == b"secret"
+
+
 def test_json_bodies_and_query_strings_are_understood(raw: httpx.Client, fake: FakeBotAPI) -> None:
     markup = {"inline_keyboard": [[{"text": "Open", "url": "https://example.org"}]]}
     response = raw.post("sendMessage", json={"chat_id": "@news", "text": "hi", "reply_markup": markup})

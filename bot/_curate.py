@@ -1,0 +1,219 @@
+"""Admins grow and prune the corpus from Telegram.
+
+- Send the bot a file in a private chat: a ``.md`` article in the corpus format,
+  or a ``.txt``/``.html`` file whose caption gives its source, title, date and
+  link (see corpus/README.md, "Adding articles"). It is checked with the
+  corpus loader, saved, machine-translated when a service is configured, and
+  indexed; the reply shows how it was split into passages, or every problem
+  (and then nothing was saved). Files from anyone else are ignored.
+- ``/remove <id>`` asks for confirmation with a button, then moves the article
+  out of the corpus (into ``.removed/``) and reindexes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import logging
+import time
+
+from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
+from telegram.constants import FileSizeLimit, MessageLimit, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from index import CorpusError, Rendition, Upload, human_sizes
+
+from ._admin import problem_list, refuse_unless_admin, translation_lines
+from ._compose import escape, passage_preview, shorten
+from ._i18n import Strings
+from ._memory import parse_remove, remove_data
+from ._runtime import interface_strings, runtime
+from ._send import NO_PREVIEW, reply_html, with_retries
+from ._service import AddReport
+
+log = logging.getLogger(__name__)
+LISTED_IDS = 40
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add the article in an admin's file to the corpus; ignore everyone else's files."""
+    message = update.effective_message
+    rt = runtime(context)
+    user = update.effective_user
+    if message is None or message.document is None or update.edited_message is not None:
+        return
+    if not rt.is_admin(user):
+        log.info("ignored a file from user id %s (not an admin)", user.id if user else "unknown")
+        return
+    s = interface_strings(update, context)
+    document = message.document
+    name = document.file_name or s("upload_no_name")
+    limit = min(rt.service.max_upload_bytes, FileSizeLimit.FILESIZE_DOWNLOAD)
+    if document.file_size is not None and document.file_size > limit:
+        size, most = human_sizes(document.file_size, limit)
+        await reply_html(message, s("upload_too_big", name=escape(name), size=size, limit=most))
+        return
+    await reply_html(message, s("upload_checking", name=escape(name)))
+    data = await _download(document)
+    if data is None:
+        await reply_html(message, s("upload_download_failed", name=escape(name)))
+        return
+    try:
+        report = await rt.off_loop(rt.service.add_article, Upload(name, data, message.caption))
+    except CorpusError as exc:
+        log.info("upload of %r refused: %d problem(s)", name, len(exc.problems))
+        problems = problem_list(exc, rt.service.corpus_dir)
+        await reply_html(message, s("upload_problems", name=escape(name), problems=problems))
+        return
+    except OSError as exc:
+        log.warning("upload of %r failed: %s", name, exc)
+        await reply_html(message, s("upload_problems", name=escape(name), problems=escape(str(exc))))
+        return
+    gc.freeze()  # the new index is long-lived (see post_init)
+    rt.save_stats()
+    log.info("article %s added from an upload (%d passages)", report.prepared.article.id, len(report.prepared.passages))
+    await reply_html(message, added_text(report, s))
+
+
+async def _download(document: Document) -> bytes | None:
+    try:
+        file = await with_retries(document.get_file, "fetching an uploaded file")
+        return bytes(await with_retries(file.download_as_bytearray, "downloading an uploaded file"))
+    except TelegramError as exc:
+        log.warning("could not download an uploaded file: %s", exc)
+        return None
+
+
+def added_text(report: AddReport, s: Strings) -> str:
+    """The reply to an upload: the article, its passages (as many as fit), the corpus, translations."""
+    article = report.prepared.article
+    language = s.language_name(article.language)
+    if report.prepared.detected_language:
+        language = s("upload_detected_language", language=language)
+    remarks = [f"<i>{escape(remark)}</i>" for remark in report.prepared.remarks]
+    tail = "\n".join([*remarks, *translation_lines(report.reload, s)])
+
+    def text(passage_lines: list[str]) -> str:
+        body = s(
+            "upload_added",
+            title=escape(article.title),
+            source=escape(article.source),
+            date=article.published.isoformat(),
+            language=escape(language),
+            id=escape(article.id),
+            count=len(report.prepared.passages),
+            passages="\n".join(passage_lines),
+            articles=report.reload.articles,
+            total=report.reload.passages,
+        )
+        return f"{body}\n{tail}" if tail else body
+
+    lines = [_passage_line(i, p, s) for i, p in enumerate(report.prepared.passages, 1)]
+    shown = len(lines)
+    while len(text(lines[:shown])) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
+        shown -= 1
+        lines[shown:] = [s("upload_more_passages", count=len(report.prepared.passages) - shown)]
+    return text(lines)
+
+
+def _passage_line(number: int, passage: Rendition, s: Strings) -> str:
+    return s("upload_passage", number=number, preview=escape(passage_preview(passage)), characters=len(passage.text))
+
+
+async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer to take an article out of the corpus, with a confirmation button."""
+    if await refuse_unless_admin(update, context, "/remove") or update.effective_message is None:
+        return
+    rt = runtime(context)
+    s = interface_strings(update, context)
+    message = update.effective_message
+    articles = {a.id: a for a in rt.service.engine.corpus.articles}
+    if not context.args:
+        ids = sorted(articles)
+        listing = [f"• <code>{escape(i)}</code>" for i in ids[:LISTED_IDS]]
+        if len(ids) > LISTED_IDS:
+            listing.append(s("upload_more_passages", count=len(ids) - LISTED_IDS))
+        example = escape(ids[0] if ids else "article-id")
+        await reply_html(message, s("remove_usage", example=example, ids="\n".join(listing)))
+        return
+    article_id = context.args[0].strip()
+    article = articles.get(article_id)
+    if article is None:
+        await reply_html(message, _unknown_article(article_id, list(articles), s))
+        return
+    token = rt.removals.offer(article.id, time.monotonic())
+    buttons = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(s("remove_button"), callback_data=remove_data(token, confirmed=True))],
+            [InlineKeyboardButton(s("cancel_button"), callback_data=remove_data(token, confirmed=False))],
+        ]
+    )
+    passages = sum(1 for p in rt.service.engine.corpus.passages if p.article.id == article.id)
+    text = s(
+        "remove_confirm",
+        title=escape(article.title),
+        source=escape(article.source),
+        date=article.published.isoformat(),
+        passages=passages,
+    )
+    await reply_html(message, text, buttons)
+
+
+def _unknown_article(article_id: str, known: list[str], s: Strings) -> str:
+    text = s("remove_unknown", id=escape(shorten(article_id, 100)))
+    close = difflib.get_close_matches(article_id, known, n=3, cutoff=0.5)
+    if close:
+        text += " " + s("remove_did_you_mean", ids=", ".join(f"<code>{escape(i)}</code>" for i in close))
+    return text
+
+
+async def on_remove_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Carry out or cancel a removal when an admin presses its button."""
+    query = update.callback_query
+    if query is None:
+        return
+    rt = runtime(context)
+    s = interface_strings(update, context)
+    choice = parse_remove(query.data)
+    if not rt.is_admin(query.from_user):
+        log.warning("refused a removal button from user id %s", query.from_user.id)
+        await query.answer(s("not_admin"), show_alert=True)
+        return
+    article_id = rt.removals.take(choice.token, time.monotonic()) if choice else None
+    if choice is None or article_id is None:
+        await query.answer(s("expired"), show_alert=True)
+        return
+    await query.answer()
+    if not choice.confirmed:
+        await _edit(query.message, s("remove_cancelled", id=escape(article_id)))
+        return
+    try:
+        report = await rt.off_loop(rt.service.remove_article, article_id)
+    except KeyError:
+        await _edit(query.message, s("remove_unknown", id=escape(article_id)))
+        return
+    except CorpusError as exc:
+        await _edit(query.message, s("remove_failed", problems=problem_list(exc, rt.service.corpus_dir)))
+        return
+    gc.freeze()
+    rt.save_stats()
+    log.info("article %s removed; its files are in %s", article_id, report.backup)
+    backup = report.backup.relative_to(rt.service.corpus_dir).as_posix()
+    text = s(
+        "remove_done",
+        id=escape(article_id),
+        articles=report.reload.articles,
+        passages=report.reload.passages,
+        backup=escape(backup),
+    )
+    await _edit(query.message, "\n".join([text, *translation_lines(report.reload, s)]))
+
+
+async def _edit(message: MaybeInaccessibleMessage | None, text: str) -> None:
+    """Replace the confirmation message (and its buttons) with the outcome."""
+    if isinstance(message, Message):
+        await with_retries(
+            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW),
+            "editing a removal message",
+        )

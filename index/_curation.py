@@ -1,0 +1,123 @@
+"""Corpus changes as transactions: add an article, take one out, fill translation gaps.
+
+Each returns the newly loaded, validated corpus, or raises and leaves the
+directory as it found it: an added article is deleted again, a removed one put
+back, machine translations that would break the corpus dropped. The bot and the
+command line both go through here, so an upload and ``bot.py corpus add`` do
+exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._fill import FillReport, fill_gaps
+from ._intake import PreparedArticle
+from ._loader import load_corpus
+from ._model import Corpus
+from ._problems import CorpusError
+from ._store import Removal, discard_article, remove_article, save_article
+from ._translation import Translator
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationPlan:
+    """How passages without a translation get one: which service, into which languages, how fast."""
+
+    translator: Translator
+    languages: tuple[str, ...]
+    concurrency: int = 4
+    requests_per_second: float = 2.0
+    retries: int = 2
+    """Retries of a request that failed in a way that may pass (a timeout, 429, 5xx)."""
+    backoff: float = 1.0
+    """Seconds before the first retry; doubled for each next one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A corpus after a change, and what machine translation did on the way (None when it is off)."""
+
+    corpus: Corpus
+    translation: FillReport | None
+
+
+def load_and_translate(
+    root: Path,
+    plan: TranslationPlan | None,
+    *,
+    articles: Collection[str] | None = None,
+    progress: Progress | None = None,
+) -> Change:
+    """Load the corpus at ``root``; with a plan, translate its gaps (or ``articles``' only) and load again."""
+    corpus = load_corpus(root)
+    if plan is None:
+        return Change(corpus, None)
+    report = fill_gaps(
+        corpus,
+        plan.translator,
+        plan.languages,
+        concurrency=plan.concurrency,
+        requests_per_second=plan.requests_per_second,
+        retries=plan.retries,
+        backoff=plan.backoff,
+        articles=articles,
+        progress=progress,
+    )
+    if not report.written:
+        return Change(corpus, report)
+    try:
+        return Change(load_corpus(corpus.root), report)
+    except CorpusError as exc:
+        # Our own files broke the corpus: drop them and serve what was there before.
+        log.error("machine translations were not accepted by the loader, so they were dropped: %s", exc)
+        for path in report.written:
+            path.unlink(missing_ok=True)
+        return Change(corpus, report)
+
+
+def add_article(
+    root: Path,
+    prepared: PreparedArticle,
+    plan: TranslationPlan | None,
+    *,
+    progress: Progress | None = None,
+    use: Callable[[Change], object] | None = None,
+) -> Change:
+    """Save ``prepared`` into the corpus, translate it, load, and ``use`` the result; on any failure nothing
+    stays saved (a failure in ``use``, such as indexing, included)."""
+    article_id = prepared.article.id
+    saved = save_article(root, article_id, prepared.markdown)
+    with _undo_on_failure(lambda: discard_article(root, article_id, saved)):
+        change = load_and_translate(root, plan, articles={article_id}, progress=progress)
+        if use is not None:
+            use(change)
+        return change
+
+
+def take_out_article(
+    corpus: Corpus, article_id: str, *, use: Callable[[Change], object] | None = None
+) -> tuple[Change, Removal]:
+    """Move an article out of the corpus, load what is left and ``use`` it; on any failure it is put back."""
+    removal = remove_article(corpus, article_id)
+    with _undo_on_failure(removal.restore):
+        change = Change(load_corpus(corpus.root), None)
+        if use is not None:
+            use(change)
+        return change, removal
+
+
+@contextmanager
+def _undo_on_failure(undo: Callable[[], None]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        undo()
+        raise

@@ -1,0 +1,102 @@
+"""Changing a corpus directory on disk: saving an added article, and taking one out.
+
+Nothing is ever half-done: files are written under a dot-name (which the loader
+ignores) and renamed into place, and a removed article is moved, with its
+translations, into ``<root>/.removed/`` rather than deleted, so it can be put
+back by hand or by :meth:`Removal.restore` when the reindex that follows fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._model import Corpus
+
+REMOVED_DIR = ".removed"
+
+
+def write_new(path: Path, content: str) -> None:
+    """Create ``path`` atomically, through a dot-file the loader ignores; FileExistsError if it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        raise FileExistsError(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def article_path(root: Path, article_id: str) -> Path:
+    return root / "articles" / f"{article_id}.md"
+
+
+def translations_dir(root: Path, article_id: str) -> Path:
+    return root / "translations" / article_id
+
+
+def save_article(root: Path, article_id: str, markdown: str) -> Path:
+    """Write a new article file; refuses to overwrite one (FileExistsError)."""
+    path = article_path(root, article_id)
+    write_new(path, markdown)
+    return path
+
+
+def discard_article(root: Path, article_id: str, article_file: Path) -> None:
+    """Undo :func:`save_article`: delete the article file and any translations written for it."""
+    article_file.unlink(missing_ok=True)
+    shutil.rmtree(translations_dir(root, article_id), ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An article moved out of the corpus; ``backup`` holds its files."""
+
+    article_id: str
+    backup: Path
+    moved: tuple[tuple[Path, Path], ...]
+    """(original place, place in the backup) for every file or folder moved."""
+
+    def restore(self) -> None:
+        """Put the files back where they were (when the reindex after a removal fails)."""
+        for original, kept in self.moved:
+            original.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(kept, original)
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+
+def remove_article(corpus: Corpus, article_id: str, *, now: dt.datetime | None = None) -> Removal:
+    """Move an article and its translations into ``<root>/.removed/<time>-<id>/``; KeyError if unknown."""
+    article = next((a for a in corpus.articles if a.id == article_id), None)
+    if article is None:
+        raise KeyError(article_id)
+    root = corpus.root
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    backup = root / REMOVED_DIR / f"{stamp}-{article_id}"
+    backup.mkdir(parents=True, exist_ok=False)
+    moved: list[tuple[Path, Path]] = []
+    try:
+        kept_article = backup / "articles" / article.path.name
+        kept_article.parent.mkdir()
+        os.replace(article.path, kept_article)
+        moved.append((article.path, kept_article))
+        translations = translations_dir(root, article_id)
+        if translations.exists():
+            kept_translations = backup / "translations" / article_id
+            kept_translations.parent.mkdir()
+            os.replace(translations, kept_translations)
+            moved.append((translations, kept_translations))
+    except OSError:
+        Removal(article_id, backup, tuple(moved)).restore()
+        raise
+    return Removal(article_id, backup, tuple(moved))
