@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from index import load_corpus
-from index._intake import make_id
 
 from .conftest import RESULT_FIELDS
+from .samples import FLOWERS_ID, FLOWERS_TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,6 @@ def test_ask_with_a_broken_corpus_reports_and_fails(tmp_path: Path) -> None:
 
 # --- corpus add / corpus translate ------------------------------------------------------------
 
-UPLOADS = Path(__file__).resolve().parent / "data" / "uploads"
 FLOWERS = [
     "--source", "Bollenstreek Nieuws", "--title", "Bloemencorso trekt recordaantal bezoekers",
     "--published", "2025-04-26", "--url", "https://example.org/bloemencorso",
@@ -99,9 +98,9 @@ FLOWERS = [
 
 
 def test_corpus_add_saves_and_describes_a_text_article(tmp_path: Path, corpus_copy: Path) -> None:
-    proc = run(["corpus", "add", str(UPLOADS / "bloemencorso.txt"), *FLOWERS, "--corpus", str(corpus_copy)], tmp_path)
+    proc = run(["corpus", "add", str(FLOWERS_TEXT), *FLOWERS, "--corpus", str(corpus_copy)], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    article_id = make_id("Bollenstreek Nieuws", "Bloemencorso trekt recordaantal bezoekers")
+    article_id = FLOWERS_ID
     assert f"Added {article_id}" in proc.stdout and "nl (detected)" in proc.stdout
     assert "3 passages" in proc.stdout and "1. Recordaantal bezoekers — Het bloemencorso" in proc.stdout
     assert "Machine translation is off" in proc.stdout
@@ -112,7 +111,7 @@ def test_corpus_add_saves_and_describes_a_text_article(tmp_path: Path, corpus_co
 
 def test_corpus_add_with_problems_saves_nothing(tmp_path: Path, corpus_copy: Path) -> None:
     before = sorted(p.name for p in (corpus_copy / "articles").iterdir())
-    args = ["corpus", "add", str(UPLOADS / "bloemencorso.txt"), "--source", "X", "--published", "26 April"]
+    args = ["corpus", "add", str(FLOWERS_TEXT), "--source", "X", "--published", "26 April"]
     proc = run([*args, "--corpus", str(corpus_copy)], tmp_path)
     assert proc.returncode == 1
     assert "bloemencorso.txt" in proc.stderr and "title" in proc.stderr and "26 April" in proc.stderr

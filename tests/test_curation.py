@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from telegram.ext import Application
 
 from bot._compose import answer_html
@@ -23,34 +22,17 @@ from bot._i18n import strings
 from bot._service import AnswerService
 from index import SUPPORTED, Engine, load_corpus
 from index._curation import TranslationPlan
-from index._intake import make_id
 from index._translation import LibreTranslate
 
 from .botkit import ADMIN_ID, application, bot_config, callback, message, update_for, user
-from .conftest import DATA
-from .fake_libretranslate import FakeLibreTranslate, fake_translation
+from .fake_libretranslate import FakeLibreTranslate
 from .fakebot import FakeBotAPI
+from .samples import CAPTION, FLOWERS_ANSWER, FLOWERS_ID, FLOWERS_QUESTION, FLOWERS_TEXT, phrasebook_translation
 
 App = Application[Any, Any, Any, Any, Any, Any]
-UPLOADS = DATA / "uploads"
 ADMIN = user(user_id=ADMIN_ID)
 EN = strings("en")
 CORPUS_TEXT = "Corpus now: {articles} articles"
-NEW_ID = make_id("Bollenstreek Nieuws", "Bloemencorso trekt recordaantal bezoekers")
-CAPTION = """source: Bollenstreek Nieuws
-title: Bloemencorso trekt recordaantal bezoekers
-published: 2025-04-26
-url: https://example.org/bloemencorso"""
-
-
-def phrasebook_translation() -> Callable[[str, str, str], str]:
-    """The fake service's translations: the test article's English, recognisable text otherwise."""
-    english: dict[str, str] = yaml.safe_load((UPLOADS / "bloemencorso.en.yaml").read_text(encoding="utf-8"))
-
-    def translate(text: str, source: str, target: str) -> str:
-        return english[text] if target == "en" and text in english else fake_translation(text, source, target)
-
-    return translate
 
 
 @pytest.fixture()
@@ -149,11 +131,11 @@ async def test_admin_uploads_text_with_a_caption(
     curated: tuple[App, AnswerService], fake: FakeBotAPI, corpus_copy: Path
 ) -> None:
     bot_app, service = curated
-    await upload(bot_app, fake, (UPLOADS / "bloemencorso.txt").read_bytes(), "bloemencorso.txt", CAPTION)
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
     reply = texts(fake)[-1]
-    saved = corpus_copy / "articles" / f"{NEW_ID}.md"
+    saved = corpus_copy / "articles" / f"{FLOWERS_ID}.md"
     assert saved.exists(), reply
-    article = next(a for a in service.engine.corpus.articles if a.id == NEW_ID)
+    article = next(a for a in service.engine.corpus.articles if a.id == FLOWERS_ID)
     assert (article.source, article.language, article.url) == (
         "Bollenstreek Nieuws",
         "nl",
@@ -245,7 +227,7 @@ async def test_documents_from_non_admins_are_ignored(
 ) -> None:
     bot_app, service = curated
     before, engine = article_files(corpus_copy), service.engine
-    await upload(bot_app, fake, (UPLOADS / "bloemencorso.txt").read_bytes(), "x.txt", CAPTION, sender=user(31337))
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "x.txt", CAPTION, sender=user(31337))
     assert fake.calls[-1].method == "getMe"  # no reply, no download: nothing after initialisation
     assert fake.downloads == [] and article_files(corpus_copy) == before and service.engine is engine
 
@@ -357,17 +339,17 @@ async def test_after_an_upload_an_english_question_quotes_the_machine_translatio
     translating: tuple[App, AnswerService], fake: FakeBotAPI, corpus_copy: Path, translator: FakeLibreTranslate
 ) -> None:
     bot_app, service = translating
-    await upload(bot_app, fake, (UPLOADS / "bloemencorso.txt").read_bytes(), "bloemencorso.txt", CAPTION)
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
     reply = texts(fake)[-1]
     assert EN("translation_done", passages=15, files=5) in reply
-    written = sorted(p.stem for p in (corpus_copy / "translations" / NEW_ID).glob("*.md"))
+    written = sorted(p.stem for p in (corpus_copy / "translations" / FLOWERS_ID).glob("*.md"))
     assert written == ["de", "en", "es", "fr", "id"]
-    assert "method: machine" in (corpus_copy / "translations" / NEW_ID / "en.md").read_text(encoding="utf-8")
+    assert "method: machine" in (corpus_copy / "translations" / FLOWERS_ID / "en.md").read_text(encoding="utf-8")
 
-    await send(bot_app, message=message("How many visitors came to the flower parade?", sender=user(language="en")))
+    await send(bot_app, message=message(FLOWERS_QUESTION, sender=user(language="en")))
     answer = html.unescape(texts(fake)[-1])
     first = answer.split("</blockquote>", 1)[0]
-    assert "The Bollenstreek flower parade drew more than 850,000 visitors" in first
+    assert FLOWERS_ANSWER in first
     assert "Bollenstreek Nieuws" in answer and "machine translation from Dutch" in answer
     assert "<blockquote expandable><b>Original (Dutch)</b>\nRecordaantal bezoekers\nHet bloemencorso van de" in answer
     reviewed = service.engine.ask("Why was the Space delayed?", k=3, language="en")

@@ -1,4 +1,4 @@
-"""The bot as it ships: `python bot.py` end to end against a fake Bot API served over local HTTP."""
+"""The bot as it ships: `python bot.py` end to end against fake Bot API and LibreTranslate servers over local HTTP."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import yaml
 from bot._config import ConfigError, load_config
 
 from .botkit import TOKEN, message, user
+from .fake_libretranslate import FakeLibreTranslate
 from .fakebot import FakeBotAPI
+from .samples import CAPTION, FLOWERS_ANSWER, FLOWERS_QUESTION, FLOWERS_TEXT, phrasebook_translation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +85,40 @@ def test_polling_end_to_end(tmp_path: Path) -> None:
     assert {m.get("language_code") for m in command_menus} == {None, "en", "fr", "id", "nl", "de", "es"}
     assert "serving 4 articles" in err
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+    assert fake.rejected == []
+
+
+def test_an_uploaded_article_is_answered_in_english_as_a_machine_translation(
+    tmp_path: Path, corpus_copy: Path
+) -> None:
+    """The shipped bot, a fake Bot API and a fake LibreTranslate, all over local HTTP."""
+    fake = FakeBotAPI(TOKEN)
+    translator = FakeLibreTranslate(translate=phrasebook_translation(), api_key="lt-key-never-logged")
+    with fake.serve() as base_url, translator.serve() as translate_url:
+        telegram = {"base_file_url": base_url.removesuffix("/bot") + "/file/bot"}
+        translation = {"url": translate_url, "api_key": "lt-key-never-logged", "requests_per_second": 50}
+        config = write_config(tmp_path, base_url, telegram=telegram, corpus=str(corpus_copy), translation=translation)
+        process = start_bot(config, tmp_path)
+        try:
+            fake.wait_for_sync("getUpdates", timeout=120)
+            document = fake.add_file(FLOWERS_TEXT.read_bytes(), "bloemencorso.txt")
+            upload = message("", sender=user(user_id=4242), document=document, caption=CAPTION)
+            del upload["text"]
+            fake.queue_update({"message": upload})
+            checking, added = fake.wait_for_sync("sendMessage", 2, timeout=120)
+            asked = message(FLOWERS_QUESTION, sender=user(user_id=99))
+            fake.queue_update({"message": asked})
+            answer = fake.wait_for_sync("sendMessage", 3, timeout=60)[2]
+        finally:
+            out, err = stop(process)
+    assert checking["text"] == "Checking bloemencorso.txt…"
+    assert "Added <b>Bloemencorso trekt recordaantal bezoekers</b>" in added["text"], added["text"]
+    assert "Machine translation: 15 passage translations written to 5 files." in added["text"]
+    assert {r.body["target"] for r in translator.translate_requests} == {"en", "fr", "de", "es", "id"}
+    quoted = answer["text"].split("</blockquote>", 1)[0]
+    assert FLOWERS_ANSWER in quoted
+    assert "machine translation from Dutch" in answer["text"]
+    assert "lt-key-never-logged" not in out + err and TOKEN.split(":")[1] not in out + err
     assert fake.rejected == []
 
 
@@ -166,3 +202,42 @@ def test_token_comes_from_the_environment_first(tmp_path: Path) -> None:
     assert load_config(path, env={"TELEGRAM_BOT_TOKEN": "2:from-env"}).token == "2:from-env"
     assert load_config(path, env={}).token == "1:from-file"
     assert "from-file" not in repr(load_config(path, env={}))
+
+
+def test_the_example_configuration_loads_with_the_defaults(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.example.yaml", env={})
+    assert config.translation is None  # machine translation is off until a url is given
+    assert config.max_upload_bytes == 1_000_000
+    assert config.max_results == 3 and config.admins == frozenset()
+
+
+def test_translation_settings_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    section = {"url": "http://localhost:5000", "api_key": "from-file", "requests_per_second": 5, "batch_size": 8}
+    path.write_text(yaml.safe_dump({"translation": section, "uploads": {"max_bytes": 2048}}), encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.translation is not None and config.max_upload_bytes == 2048
+    assert (config.translation.url, config.translation.requests_per_second, config.translation.batch_size) == (
+        "http://localhost:5000",
+        5.0,
+        8,
+    )
+    assert config.translation.api_key == "from-file" and "from-file" not in repr(config)
+    from_env = load_config(path, env={"TRANSLATION_API_KEY": "from-env"})
+    assert from_env.translation is not None and from_env.translation.api_key == "from-env"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("translation: {url: 'localhost:5000'}", "http"),
+        ("translation: {url: 'http://x', concurrency: 0}", "positive"),
+        ("translation: {url: 'http://x', speed: 3}", "unknown key"),
+        ("uploads: {max_bytes: big}", "whole number"),
+    ],
+)
+def test_bad_translation_or_upload_settings(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=problem):
+        load_config(path, env={})
