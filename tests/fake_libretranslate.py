@@ -25,15 +25,15 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+
+from . import localhttp
 
 LANGUAGES = {"en": "English", "fr": "French", "id": "Indonesian", "nl": "Dutch", "de": "German", "es": "Spanish"}
 MALFORMED_MODES = ("not-json", "not-object", "missing", "string", "short", "non-strings")
@@ -189,21 +189,12 @@ class FakeLibreTranslate:
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake over HTTP on 127.0.0.1; yields its base URL."""
-        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        server.block_on_close = False
-        # A short poll interval: shutdown() waits for the next poll, and tests start many servers.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeLibreTranslate", daemon=True
-        )
-        thread.start()
         self._closing.clear()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            with localhttp.serve(self, "FakeLibreTranslate") as port:
+                yield f"http://127.0.0.1:{port}"
         finally:
             self._closing.set()  # let delayed answers go, so no thread outlives the test for long
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 def closed_port_url() -> str:
@@ -236,37 +227,3 @@ def _error(status: int, message: str) -> httpx.Response:
     if status == 429:
         message = f"Slowdown: {message}"
     return httpx.Response(status, json={"error": message})
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that gives up mid-answer (a timeout) is expected here, not an error to print."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def _handler_for(fake: FakeLibreTranslate) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {"Content-Type": self.headers.get("Content-Type", "")}
-            request = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=headers, content=body)
-            response = fake(request)
-            response.read()
-            self.send_response(response.status_code)
-            self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
-            self.send_header("Content-Length", str(len(response.content)))
-            self.end_headers()
-            self.wfile.write(response.content)
-
-        do_GET = do_POST
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

@@ -48,17 +48,17 @@ import email.policy
 import html
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+
+from . import localhttp
 
 SPEC = Path(__file__).resolve().parent / "data" / "telegram" / "bot-api-spec.json"
 
@@ -525,17 +525,8 @@ class FakeBotAPI:
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the fake over HTTP on 127.0.0.1; yields the ``base_url`` to give the bot."""
-        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        server.block_on_close = False
-        thread = threading.Thread(target=server.serve_forever, name="FakeBotAPI", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}/bot"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+        with localhttp.serve(self, "FakeBotAPI") as port:
+            yield f"http://127.0.0.1:{port}/bot"
 
     # -- the protocol
 
@@ -693,37 +684,3 @@ class FakeBotAPI:
             rejected = {id(call): reason for call, reason in self.rejected}
             seen = [f"{c.method} (rejected: {rejected[id(c)]})" if id(c) in rejected else c.method for c in self.calls]
         return f"expected {count} accepted {method} call(s) within {timeout}s; calls seen: {seen}"
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up mid-reply (a killed bot) is normal here, not an error to print."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {"Content-Type": self.headers.get("Content-Type", "")}
-            request = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=headers, content=body)
-            response = fake(request)
-            assert isinstance(response, httpx.Response)  # no event loop runs in this thread
-            self.send_response(response.status_code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(response.content)))
-            self.end_headers()
-            self.wfile.write(response.content)
-
-        do_GET = do_POST
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

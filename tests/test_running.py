@@ -88,9 +88,7 @@ def test_polling_end_to_end(tmp_path: Path) -> None:
     assert fake.rejected == []
 
 
-def test_an_uploaded_article_is_answered_in_english_as_a_machine_translation(
-    tmp_path: Path, corpus_copy: Path
-) -> None:
+def test_an_uploaded_article_is_answered_in_english_as_a_machine_translation(tmp_path: Path, corpus_copy: Path) -> None:
     """The shipped bot, a fake Bot API and a fake LibreTranslate, all over local HTTP."""
     fake = FakeBotAPI(TOKEN)
     translator = FakeLibreTranslate(translate=phrasebook_translation(), api_key="lt-key-never-logged")
