@@ -387,3 +387,21 @@ async def test_reload_translates_gaps_and_survives_the_service_being_down(
     requests = len(translator.translate_requests)
     await send(bot_app, message=message("/reload", sender=ADMIN))
     assert len(translator.translate_requests) == requests  # each passage is translated once, ever
+
+
+async def test_a_document_without_a_name_or_of_another_kind_is_explained(
+    curated: tuple[App, AnswerService], fake: FakeBotAPI, corpus_copy: Path
+) -> None:
+    bot_app, _ = curated
+    before = article_files(corpus_copy)
+    document = fake.add_file(b"%PDF-1.7 \x00\x01", "scan.pdf", "application/pdf")
+    del document["file_name"]
+    payload = message("", sender=ADMIN, document=document)
+    del payload["text"]
+    await send(bot_app, message=payload)
+    await upload(bot_app, fake, b"%PDF-1.7 \x00\x01", "scan.pdf")
+    nameless, pdf = texts(fake)[1], texts(fake)[3]
+    assert nameless.startswith(EN("upload_problems", name="the file", problems="").splitlines()[0])
+    assert "without an extension" in nameless
+    assert "scan.pdf" in pdf and ".txt or .html" in pdf
+    assert article_files(corpus_copy) == before and fake.rejected == []

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corpus import BUNDLED
 from index import Corpus, CorpusError, LanguageDetector, Problem, load_corpus
@@ -574,3 +576,33 @@ def test_check_article_file_validates_one_file(tmp_path: Path) -> None:
         check_article_file(renamed)
     assert [(p.path, p.line) for p in caught.value.problems] == [(renamed, 2)]
     assert "does not match the file name" in caught.value.problems[0].message
+
+
+# -- whatever is sent --------------------------------------------------------
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "<p>", "</p>", "<script>", "</script>", "<style>x{}", "<!--", "-->", "<![CDATA[", "<h2>", "## ", "---",
+        "&amp;", "&#0;", "&#x110000;", "&nbsp;", "<br>", "<article>", "\n\n", "\r\n", "\u202e", "\ufeff", "é",
+        "source: X", "title:", "published: 2024-08-13", "url: javascript:alert(1)", "id: ../../etc", ":",
+    ]
+)  # fmt: skip
+_CONTENT = st.one_of(
+    st.binary(max_size=400),
+    st.lists(st.one_of(_FRAGMENTS, st.text(max_size=12)), max_size=40).map(lambda parts: "".join(parts).encode()),
+)
+_NAMES = st.sampled_from(["a.md", "a.txt", "a.html", "a.htm", "A.MARKDOWN", "../../x.md", "noext", ".md", "a.pdf"])
+_CAPTIONS = st.one_of(st.none(), st.text(max_size=80), st.lists(_FRAGMENTS, max_size=6).map("\n".join))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_NAMES, content=_CONTENT, caption=_CAPTIONS)
+def test_any_upload_is_prepared_or_refused_with_problems(
+    detector: LanguageDetector, name: str, content: bytes, caption: str | None
+) -> None:
+    try:
+        prepared = prepare_article(Upload(name, content, caption), existing_ids=set(), detector=detector)
+    except CorpusError as exc:
+        assert exc.problems and all(str(p.path) == Path(p.path).name for p in exc.problems)
+        return
+    assert prepared.passages and prepared.article.path == Path(f"{prepared.article.id}.md")
