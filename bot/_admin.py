@@ -120,6 +120,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             articles=len(engine.corpus.articles),
             passages=len(engine.corpus.passages),
             index_seconds=f"{engine.stats.seconds:.2f}",
+            untranslated=rt.service.untranslated(),
             last_reload=escape(stats.last_reload or s("never")),
         ),
     )

@@ -77,13 +77,18 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the command menu in every language and log the corpus size."""
+    """Publish the command menu in every language, log the corpus size, and start translating its gaps."""
     rt = runtime_of(app)
     for language in (None, *rt.config.languages):
         s = strings(language)
         commands = [BotCommand(name, s(f"command_{name}")) for name in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
-    rt.lag_watch = asyncio.get_running_loop().create_task(rt.watch_event_loop(), name="event-loop-lag")
+    loop = asyncio.get_running_loop()
+    rt.lag_watch = loop.create_task(rt.watch_event_loop(), name="event-loop-lag")
+    if rt.service.translation is not None and rt.service.untranslated():
+        rt.background_translation = loop.create_task(
+            _curate.translate_gaps_in_background(rt), name="translate-corpus-gaps"
+        )
     # The index and the model are long-lived: keep the garbage collector from rescanning them
     # (a full collection over them pauses the event loop for ~100 ms under load).
     gc.freeze()
@@ -99,8 +104,9 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = runtime_of(app)
-    if rt.lag_watch is not None:
-        rt.lag_watch.cancel()
+    for task in (rt.lag_watch, rt.background_translation):
+        if task is not None:
+            task.cancel()
     rt.save_stats()
     rt.executor.shutdown(wait=False, cancel_futures=True)
     if rt.service.translation is not None:

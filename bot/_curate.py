@@ -28,7 +28,7 @@ from ._admin import problem_list, refuse_unless_admin, translation_lines
 from ._compose import escape, passage_preview, shorten
 from ._i18n import Strings
 from ._memory import parse_remove, remove_data
-from ._runtime import interface_strings, runtime
+from ._runtime import Runtime, interface_strings, runtime
 from ._send import NO_PREVIEW, reply_html, with_retries
 from ._service import AddReport
 
@@ -217,3 +217,20 @@ async def _edit(message: MaybeInaccessibleMessage | None, text: str) -> None:
             lambda: message.edit_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW),
             "editing a removal message",
         )
+
+
+async def translate_gaps_in_background(rt: Runtime) -> None:
+    """At start-up, machine-translate what the corpus lacks (as /reload would), without holding up answers."""
+    try:
+        report = await rt.off_loop(rt.service.reload)
+    except (CorpusError, OSError) as exc:
+        log.warning("could not translate the corpus's gaps at start-up: %s", exc)
+        return
+    gc.freeze()
+    done = report.translation
+    log.info(
+        "start-up translation: %d passage translations written; %d passages still lack one%s",
+        done.passages_translated if done else 0,
+        report.untranslated,
+        f" ({done.errors[0]})" if done and done.errors else "",
+    )

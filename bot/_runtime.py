@@ -44,6 +44,7 @@ class Runtime:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="engine"))
     started: float = field(default_factory=time.time)
     lag_watch: asyncio.Task[None] | None = None
+    background_translation: asyncio.Task[None] | None = None
     _since_saved: int = 0
     _saved_at: float = field(default_factory=time.monotonic)
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from telegram.ext import Application
 
+from bot._app import post_init, post_shutdown, runtime_of
 from bot._compose import answer_html
 from bot._i18n import strings
 from bot._service import AnswerService
@@ -40,15 +41,17 @@ def translator() -> FakeLibreTranslate:
     return FakeLibreTranslate(translate=phrasebook_translation())
 
 
+def make_plan(translator: FakeLibreTranslate) -> TranslationPlan:
+    client = LibreTranslate("http://translate.test", transport=httpx.MockTransport(translator))
+    return TranslationPlan(client, SUPPORTED, concurrency=2, requests_per_second=1000.0, backoff=0.0)
+
+
 def make_service(
     corpus_dir: Path, engine: Engine, cache: Path, translator: FakeLibreTranslate | None = None
 ) -> AnswerService:
     """A service over ``corpus_dir`` sharing the session engine's encoder, detector and cache."""
     built = Engine.build(load_corpus(corpus_dir), cache_dir=cache, embedder=engine.embedder, detector=engine.detector)
-    plan = None
-    if translator is not None:
-        client = LibreTranslate("http://translate.test", transport=httpx.MockTransport(translator))
-        plan = TranslationPlan(client, SUPPORTED, concurrency=2, requests_per_second=1000.0, backoff=0.0)
+    plan = make_plan(translator) if translator is not None else None
     return AnswerService(built, corpus_dir=corpus_dir, cache_dir=cache, translation=plan, max_upload_bytes=20_000)
 
 
@@ -405,3 +408,32 @@ async def test_a_document_without_a_name_or_of_another_kind_is_explained(
     assert "without an extension" in nameless
     assert "scan.pdf" in pdf and ".txt or .html" in pdf
     assert article_files(corpus_copy) == before and fake.rejected == []
+
+
+async def test_start_up_translates_the_gaps_in_the_background(
+    translating: tuple[App, AnswerService], corpus_copy: Path, translator: FakeLibreTranslate
+) -> None:
+    bot_app, service = translating
+    shutil.rmtree(corpus_copy / "translations" / "nos-interview-musk-trump")
+    plan, service.translation = service.translation, None
+    service.reload()  # the corpus as a bot would find it at start-up: an article without translations
+    service.translation = plan
+    assert service.untranslated() > 0
+    await post_init(bot_app)
+    rt = runtime_of(bot_app)
+    assert rt.background_translation is not None
+    await rt.background_translation
+    assert service.untranslated() == 0
+    assert sorted(p.stem for p in (corpus_copy / "translations" / "nos-interview-musk-trump").glob("*.md")) == [
+        "de", "en", "es", "fr", "id",
+    ]  # fmt: skip
+    await post_shutdown(bot_app)
+
+
+async def test_stats_count_untranslated_passages(curated: tuple[App, AnswerService], fake: FakeBotAPI) -> None:
+    bot_app, _ = curated
+    await send(bot_app, message=message("/stats", sender=ADMIN))
+    assert "Untranslated: 0 passages" in texts(fake)[-1]
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
+    await send(bot_app, message=message("/stats", sender=ADMIN))
+    assert "Untranslated: 3 passages" in texts(fake)[-1]
