@@ -20,6 +20,7 @@ from telegram.ext import Application
 from bot._app import post_init, post_shutdown, runtime_of
 from bot._compose import answer_html
 from bot._i18n import strings
+from bot._memory import PendingRemovals, RemoveChoice, parse_remove, remove_data
 from bot._service import AnswerService
 from index import SUPPORTED, Engine, load_corpus
 from index._curation import TranslationPlan
@@ -437,3 +438,15 @@ async def test_stats_count_untranslated_passages(curated: tuple[App, AnswerServi
     await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
     await send(bot_app, message=message("/stats", sender=ADMIN))
     assert "Untranslated: 3 passages" in texts(fake)[-1]
+
+
+def test_a_removal_button_works_once_and_expires() -> None:
+    removals = PendingRemovals(ttl=600)
+    token = removals.offer("nos-interview-musk-trump", now=0.0)
+    assert len(remove_data(token, confirmed=True).encode()) <= 64
+    assert parse_remove(remove_data(token, confirmed=False)) == RemoveChoice(False, token)
+    assert removals.take(token, now=10.0) == "nos-interview-musk-trump"
+    assert removals.take(token, now=11.0) is None  # once
+    late = removals.offer("lapresse-trump-recu-en-ami", now=0.0)
+    assert removals.take(late, now=601.0) is None  # expired
+    assert parse_remove("rm:yes:../../etc") is None
