@@ -109,11 +109,11 @@ def added_text(report: AddReport, s: Strings) -> str:
         )
         return f"{body}\n{tail}" if tail else body
 
-    lines = [_passage_line(i, p, s) for i, p in enumerate(report.prepared.passages, 1)]
-    shown = len(lines)
-    while len(text(lines[:shown])) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
+    every = [_passage_line(i, p, s) for i, p in enumerate(report.prepared.passages, 1)]
+    lines, shown = every, len(every)
+    while len(text(lines)) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
         shown -= 1
-        lines[shown:] = [s("upload_more_passages", count=len(report.prepared.passages) - shown)]
+        lines = [*every[:shown], s("upload_more_passages", count=len(every) - shown)]
     return text(lines)
 
 

@@ -450,3 +450,19 @@ def test_a_removal_button_works_once_and_expires() -> None:
     late = removals.offer("lapresse-trump-recu-en-ami", now=0.0)
     assert removals.take(late, now=601.0) is None  # expired
     assert parse_remove("rm:yes:../../etc") is None
+
+
+async def test_the_reply_to_a_long_article_fits_one_message(
+    curated: tuple[App, AnswerService], fake: FakeBotAPI
+) -> None:
+    bot_app, service = curated
+    paragraphs = [
+        f"Paragraaf {i}: de organisatie telde opnieuw duizenden bezoekers in Lisse en omgeving." for i in range(200)
+    ]
+    await upload(bot_app, fake, "\n\n".join(paragraphs).encode(), "lang.txt", CAPTION)
+    reply = fake.sent("sendMessage")[-1]["text"]
+    assert fake.rejected == [] and "Split into 200 passages" in reply
+    assert "1. Paragraaf 0" in reply and "200. Paragraaf 199" not in reply
+    shown = reply.count(" characters)")
+    assert 20 < shown < 200 and EN("upload_more_passages", count=200 - shown) in reply
+    assert len(service.engine.corpus.articles) == 5
