@@ -88,7 +88,7 @@ def problem_list(error: CorpusError, root: Path, room: int = MessageLimit.MAX_TE
 
 def translation_lines(report: ReloadReport, s: Strings) -> list[str]:
     """What machine translation did, and what is still untranslated, for the admin."""
-    lines: list[str] = []
+    lines = [s("translation_stale", count=report.stale)] if report.stale else []
     done = report.translation
     if done is not None and done.passages_translated:
         lines.append(s("translation_done", passages=done.passages_translated, files=len(done.written)))

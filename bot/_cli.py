@@ -202,6 +202,8 @@ def translate_corpus(args: argparse.Namespace, config: Config) -> int:
 
 def _print_translation(change: Change, config: Config, languages: tuple[str, ...] | None = None) -> None:
     report = change.translation
+    for path in change.stale:
+        print(f"Set aside a stale machine translation (its article was edited): {path}")
     if report is None:
         print("Machine translation is off (translation.url is not configured).")
     else:

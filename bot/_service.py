@@ -57,6 +57,8 @@ class ReloadReport:
     """What machine translation did on the way; None when it is off."""
     untranslated: int = 0
     """Passages still without a translation into at least one answer language."""
+    stale: int = 0
+    """Machine translations set aside because their article was edited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,7 @@ class AnswerService:
             changed=tuple(sorted(k for k in after.keys() & before.keys() if after[k] != before[k])),
             translation=change.translation,
             untranslated=self.untranslated(corpus),
+            stale=len(change.stale),
         )
 
 

@@ -2,7 +2,9 @@
 
 Each returns the newly loaded, validated corpus, or raises and leaves the
 directory as it found it: an added article is deleted again, a removed one put
-back, machine translations that would break the corpus dropped. The bot and the
+back, machine translations that would break the corpus dropped. Machine
+translations left stale by an edited article are set aside (into ``.removed/``)
+and made again. The bot and the
 command line both go through here, so an upload and ``bot.py corpus add`` do
 exactly the same thing.
 """
@@ -16,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fill import FillReport, fill_gaps
+from ._frontmatter import read_document
 from ._intake import PreparedArticle
 from ._loader import load_corpus
 from ._model import Corpus
 from ._problems import CorpusError
-from ._store import Removal, discard_article, remove_article, save_article
+from ._store import Removal, discard_article, remove_article, save_article, set_aside
 from ._translation import Translator
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ class Change:
 
     corpus: Corpus
     translation: FillReport | None
+    stale: tuple[Path, ...] = ()
+    """Machine translations set aside because their article was edited since (translated again if a plan is on)."""
 
 
 def load_and_translate(
@@ -57,9 +62,9 @@ def load_and_translate(
     progress: Progress | None = None,
 ) -> Change:
     """Load the corpus at ``root``; with a plan, translate its gaps (or ``articles``' only) and load again."""
-    corpus = load_corpus(root)
+    corpus, stale = _load_setting_aside_stale_translations(root)
     if plan is None:
-        return Change(corpus, None)
+        return Change(corpus, None, stale)
     report = fill_gaps(
         corpus,
         plan.translator,
@@ -72,15 +77,43 @@ def load_and_translate(
         progress=progress,
     )
     if not report.written:
-        return Change(corpus, report)
+        return Change(corpus, report, stale)
     try:
-        return Change(load_corpus(corpus.root), report)
+        return Change(load_corpus(corpus.root), report, stale)
     except CorpusError as exc:
         # Our own files broke the corpus: drop them and serve what was there before.
         log.error("machine translations were not accepted by the loader, so they were dropped: %s", exc)
         for path in report.written:
             path.unlink(missing_ok=True)
-        return Change(corpus, report)
+        return Change(corpus, report, stale)
+
+
+def _load_setting_aside_stale_translations(root: Path) -> tuple[Corpus, tuple[Path, ...]]:
+    """Load; if the only problems are machine translations of articles edited since, set those aside and load.
+
+    A machine translation is derived data: when its article changes shape it is
+    stale, not wrong, and it is translated again. Anything else, reviewed
+    translations included, needs a person and is reported as it is.
+    """
+    try:
+        return load_corpus(root), ()
+    except CorpusError as exc:
+        stale = sorted({p.path for p in exc.problems if p.misaligned_translation})
+        if not stale or len(stale) != len({p.path for p in exc.problems}) or not all(map(_is_machine, stale)):
+            raise
+        kept = set_aside(root, stale, "stale-translations")
+        try:
+            corpus = load_corpus(root)
+        except BaseException:
+            kept.restore()
+            raise
+        log.info("set aside %d stale machine translation(s) in %s", len(stale), kept.backup)
+        return corpus, tuple(stale)
+
+
+def _is_machine(path: Path) -> bool:
+    document = read_document(path, [])
+    return document is not None and document.meta.get("method") == "machine"
 
 
 def add_article(

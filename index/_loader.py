@@ -404,7 +404,8 @@ def _load_translation(
     if len(renditions) != len(originals) or [r.heading is None for r in renditions] != [
         o.heading is None for o in originals
     ]:
-        problems.append(Problem(path, _misaligned_line(doc, originals), _alignment_message(doc, originals, article)))
+        line, message = _misaligned_line(doc, originals), _alignment_message(doc, originals, article)
+        problems.append(Problem(path, line, message, misaligned_translation=True))
         return None
     return renditions
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -14,6 +14,8 @@ class Problem:
     path: Path
     line: int | None
     message: str
+    misaligned_translation: bool = field(default=False, compare=False)
+    """The file is a translation whose blocks no longer line up with its article's."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"

@@ -60,9 +60,9 @@ def discard_article(root: Path, article_id: str, article_file: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Removal:
-    """An article moved out of the corpus; ``backup`` holds its files."""
+    """Files moved out of the corpus (an article, or stale translations); ``backup`` holds them."""
 
-    article_id: str
+    label: str
     backup: Path
     moved: tuple[tuple[Path, Path], ...]
     """(original place, place in the backup) for every file or folder moved."""
@@ -80,23 +80,24 @@ def remove_article(corpus: Corpus, article_id: str, *, now: dt.datetime | None =
     article = next((a for a in corpus.articles if a.id == article_id), None)
     if article is None:
         raise KeyError(article_id)
-    root = corpus.root
+    translations = translations_dir(corpus.root, article_id)
+    paths = [article.path, *([translations] if translations.exists() else [])]
+    return set_aside(corpus.root, paths, article_id, now=now)
+
+
+def set_aside(root: Path, paths: list[Path], label: str, *, now: dt.datetime | None = None) -> Removal:
+    """Move files or folders of the corpus into ``<root>/.removed/<time>-<label>/``, keeping their places in it."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    backup = root / REMOVED_DIR / f"{stamp}-{article_id}"
+    backup = root / REMOVED_DIR / f"{stamp}-{label}"
     backup.mkdir(parents=True, exist_ok=False)
     moved: list[tuple[Path, Path]] = []
     try:
-        kept_article = backup / "articles" / article.path.name
-        kept_article.parent.mkdir()
-        os.replace(article.path, kept_article)
-        moved.append((article.path, kept_article))
-        translations = translations_dir(root, article_id)
-        if translations.exists():
-            kept_translations = backup / "translations" / article_id
-            kept_translations.parent.mkdir()
-            os.replace(translations, kept_translations)
-            moved.append((translations, kept_translations))
+        for path in paths:
+            kept = backup / path.relative_to(root)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, kept)
+            moved.append((path, kept))
     except OSError:
-        Removal(article_id, backup, tuple(moved)).restore()
+        Removal(label, backup, tuple(moved)).restore()
         raise
-    return Removal(article_id, backup, tuple(moved))
+    return Removal(label, backup, tuple(moved))

@@ -466,3 +466,33 @@ async def test_the_reply_to_a_long_article_fits_one_message(
     shown = reply.count(" characters)")
     assert 20 < shown < 200 and EN("upload_more_passages", count=200 - shown) in reply
     assert len(service.engine.corpus.articles) == 5
+
+
+async def test_editing_an_article_renews_its_machine_translations(
+    translating: tuple[App, AnswerService], fake: FakeBotAPI, corpus_copy: Path
+) -> None:
+    bot_app, _ = translating
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
+    article = corpus_copy / "articles" / f"{FLOWERS_ID}.md"
+    extra = "De organisatie verwacht volgend jaar nog meer bezoekers."
+    article.write_text(article.read_text(encoding="utf-8") + f"\n{extra}\n", encoding="utf-8")
+    await send(bot_app, message=message("/reload", sender=ADMIN))
+    report = texts(fake)[-1]
+    assert report.startswith("Corpus reloaded"), report
+    assert EN("translation_stale", count=5) in report and EN("translation_done", passages=20, files=5) in report
+    english = (corpus_copy / "translations" / FLOWERS_ID / "en.md").read_text(encoding="utf-8")
+    assert f"[en] {extra}" in english
+    kept = list((corpus_copy / ".removed").glob("*-stale-translations"))
+    assert len(kept) == 1 and len(list(kept[0].rglob("*.md"))) == 5
+
+
+async def test_a_misaligned_reviewed_translation_is_still_a_problem(
+    translating: tuple[App, AnswerService], fake: FakeBotAPI, corpus_copy: Path
+) -> None:
+    bot_app, service = translating
+    engine = service.engine
+    article = corpus_copy / "articles" / "nos-interview-musk-trump.md"
+    article.write_text(article.read_text(encoding="utf-8") + "\nEen nieuwe alinea.\n", encoding="utf-8")
+    await send(bot_app, message=message("/reload", sender=ADMIN))
+    assert "translations/nos-interview-musk-trump/en.md" in texts(fake)[-1] and "not aligned" in texts(fake)[-1]
+    assert service.engine is engine and not (corpus_copy / ".removed").exists()
