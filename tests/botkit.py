@@ -65,6 +65,15 @@ def message(
     return data
 
 
+def document_message(
+    document: dict[str, Any], *, caption: str | None = None, sender: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A message carrying a file (a Document, e.g. from ``FakeBotAPI.add_file``) and no text."""
+    data = message("", sender=sender, document=document, **({"caption": caption} if caption else {}))
+    del data["text"]
+    return data
+
+
 def group_chat() -> dict[str, Any]:
     return {"id": GROUP_ID, "type": "supergroup", "title": "News readers"}
 

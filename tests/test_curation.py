@@ -26,7 +26,7 @@ from index import SUPPORTED, Engine, load_corpus
 from index._curation import TranslationPlan
 from index._translation import LibreTranslate
 
-from .botkit import ADMIN_ID, application, bot_config, callback, message, update_for, user
+from .botkit import ADMIN_ID, application, bot_config, callback, document_message, message, update_for, user
 from .fake_libretranslate import FakeLibreTranslate
 from .fakebot import FakeBotAPI
 from .samples import CAPTION, FLOWERS_ANSWER, FLOWERS_ID, FLOWERS_QUESTION, FLOWERS_TEXT, phrasebook_translation
@@ -35,6 +35,8 @@ App = Application[Any, Any, Any, Any, Any, Any]
 ADMIN = user(user_id=ADMIN_ID)
 EN = strings("en")
 CORPUS_TEXT = "Corpus now: {articles} articles"
+CONFIRMATION = {"message_id": 1, "date": 0, "chat": {"id": ADMIN_ID, "type": "private"}, "text": "Remove?"}
+"""The bot's confirmation message, as a button press carries it back."""
 
 
 @pytest.fixture()
@@ -89,16 +91,15 @@ async def send(bot_app: App, **payload: Any) -> None:
     await bot_app.process_update(update_for(bot_app, **payload))
 
 
+async def send_document(bot_app: App, document: dict[str, Any], caption: str | None = None, sender: Any = None) -> None:
+    """An admin (or ``sender``) sends ``document``, as made by ``FakeBotAPI.add_file``."""
+    await send(bot_app, message=document_message(document, caption=caption, sender=sender or ADMIN))
+
+
 async def upload(
     bot_app: App, fake: FakeBotAPI, content: bytes, name: str, caption: str | None = None, sender: Any = None
 ) -> None:
-    document = fake.add_file(content, name)
-    extra: dict[str, Any] = {"document": document}
-    if caption is not None:
-        extra["caption"] = caption
-    payload = message("", sender=sender or ADMIN, **extra)
-    del payload["text"]
-    await send(bot_app, message=payload)
+    await send_document(bot_app, fake.add_file(content, name), caption, sender)
 
 
 def texts(fake: FakeBotAPI) -> list[str]:
@@ -219,9 +220,7 @@ async def test_a_size_telegram_did_not_declare_is_still_checked(
     before = article_files(corpus_copy)
     document = fake.add_file(b"woord " * 5_000, "huge.txt")
     del document["file_size"]
-    payload = message("", sender=ADMIN, document=document, caption=CAPTION)
-    del payload["text"]
-    await send(bot_app, message=payload)
+    await send_document(bot_app, document, CAPTION)
     assert "limit" in texts(fake)[-1] and "huge.txt" in texts(fake)[-1]
     assert article_files(corpus_copy) == before
 
@@ -269,8 +268,7 @@ async def test_remove_asks_then_moves_the_article_aside(
     assert "Remove <b>" in confirm["text"] and "NOS" in confirm["text"]
     yes, _no = buttons(confirm)
     assert len(service.engine.corpus.articles) == 4  # nothing happens before the button
-    shown = {"message_id": 1, "date": 0, "chat": {"id": ADMIN_ID, "type": "private"}, "text": "Remove?"}
-    await send(bot_app, **callback(yes, shown, sender=ADMIN))
+    await send(bot_app, **callback(yes, CONFIRMATION, sender=ADMIN))
     done = fake.sent("editMessageText")[-1]["text"]
     assert done.startswith("Removed <code>nos-interview-musk-trump</code>. Corpus now: 3 articles")
     assert [a.id for a in service.engine.corpus.articles if a.id.startswith("nos")] == []
@@ -279,7 +277,7 @@ async def test_remove_asks_then_moves_the_article_aside(
     assert len(kept) == 1 and (kept[0] / "articles" / "nos-interview-musk-trump.md").exists()
     assert len(list((kept[0] / "translations" / "nos-interview-musk-trump").glob("*.md"))) == 5
     load_corpus(corpus_copy)  # what is left is a valid corpus
-    await send(bot_app, **callback(yes, shown, sender=ADMIN))  # the same button again
+    await send(bot_app, **callback(yes, CONFIRMATION, sender=ADMIN))  # the same button again
     assert fake.sent("answerCallbackQuery")[-1]["text"] == EN("expired")
 
 
@@ -287,8 +285,7 @@ async def test_remove_can_be_cancelled(curated: tuple[App, AnswerService], fake:
     bot_app, service = curated
     await send(bot_app, message=message("/remove nos-interview-musk-trump", sender=ADMIN))
     _, no = buttons(fake.sent("sendMessage")[-1])
-    shown = {"message_id": 1, "date": 0, "chat": {"id": ADMIN_ID, "type": "private"}, "text": "Remove?"}
-    await send(bot_app, **callback(no, shown, sender=ADMIN))
+    await send(bot_app, **callback(no, CONFIRMATION, sender=ADMIN))
     assert fake.sent("editMessageText")[-1]["text"] == EN("remove_cancelled", id="nos-interview-musk-trump")
     assert len(service.engine.corpus.articles) == 4
     assert (corpus_copy / "articles" / "nos-interview-musk-trump.md").exists()
@@ -300,8 +297,7 @@ async def test_remove_buttons_work_only_for_admins(
     bot_app, service = curated
     await send(bot_app, message=message("/remove nos-interview-musk-trump", sender=ADMIN))
     yes, _ = buttons(fake.sent("sendMessage")[-1])
-    shown = {"message_id": 1, "date": 0, "chat": {"id": ADMIN_ID, "type": "private"}, "text": "Remove?"}
-    await send(bot_app, **callback(yes, shown, sender=user(31337)))
+    await send(bot_app, **callback(yes, CONFIRMATION, sender=user(31337)))
     assert fake.sent("answerCallbackQuery")[-1]["text"] == EN("not_admin")
     assert len(service.engine.corpus.articles) == 4 and fake.sent("editMessageText") == []
 
@@ -327,8 +323,7 @@ async def test_a_removal_that_would_break_the_corpus_is_put_back(
     yes, _ = buttons(fake.sent("sendMessage")[-1])
     broken = corpus_copy / "articles" / "lapresse-trump-recu-en-ami.md"
     broken.write_text(broken.read_text(encoding="utf-8").replace("language: fr", "language: french"), encoding="utf-8")
-    shown = {"message_id": 1, "date": 0, "chat": {"id": ADMIN_ID, "type": "private"}, "text": "Remove?"}
-    await send(bot_app, **callback(yes, shown, sender=ADMIN))
+    await send(bot_app, **callback(yes, CONFIRMATION, sender=ADMIN))
     assert "Nothing was removed" in fake.sent("editMessageText")[-1]["text"]
     assert "lapresse-trump-recu-en-ami.md" in fake.sent("editMessageText")[-1]["text"]
     assert (corpus_copy / "articles" / "nos-interview-musk-trump.md").exists()
@@ -400,9 +395,7 @@ async def test_a_document_without_a_name_or_of_another_kind_is_explained(
     before = article_files(corpus_copy)
     document = fake.add_file(b"%PDF-1.7 \x00\x01", "scan.pdf", "application/pdf")
     del document["file_name"]
-    payload = message("", sender=ADMIN, document=document)
-    del payload["text"]
-    await send(bot_app, message=payload)
+    await send_document(bot_app, document)
     await upload(bot_app, fake, b"%PDF-1.7 \x00\x01", "scan.pdf")
     nameless, pdf = texts(fake)[1], texts(fake)[3]
     assert nameless.startswith(EN("upload_problems", name="the file", problems="").splitlines()[0])

@@ -17,7 +17,7 @@ import yaml
 
 from bot._config import ConfigError, load_config
 
-from .botkit import TOKEN, message, user
+from .botkit import TOKEN, document_message, message, user
 from .fake_libretranslate import FakeLibreTranslate
 from .fakebot import FakeBotAPI
 from .samples import CAPTION, FLOWERS_ANSWER, FLOWERS_QUESTION, FLOWERS_TEXT, phrasebook_translation
@@ -100,9 +100,7 @@ def test_an_uploaded_article_is_answered_in_english_as_a_machine_translation(tmp
         try:
             fake.wait_for_sync("getUpdates", timeout=120)
             document = fake.add_file(FLOWERS_TEXT.read_bytes(), "bloemencorso.txt")
-            upload = message("", sender=user(user_id=4242), document=document, caption=CAPTION)
-            del upload["text"]
-            fake.queue_update({"message": upload})
+            fake.queue_update({"message": document_message(document, caption=CAPTION, sender=user(user_id=4242))})
             checking, added = fake.wait_for_sync("sendMessage", 2, timeout=120)
             asked = message(FLOWERS_QUESTION, sender=user(user_id=99))
             fake.queue_update({"message": asked})
