@@ -12,13 +12,14 @@ import binascii
 import contextlib
 import html
 import logging
+from collections import Counter
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatAction, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from index import Answer
+from index import Answer, Corpus
 
 from ._compose import answer_html, escape, shorten
 from ._i18n import Strings, strings
@@ -68,11 +69,19 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         name=escape(user.first_name if user else ""),
         articles=len(corpus.articles),
         languages=escape(", ".join(s.language_name(lang) for lang in languages)),
+        sources=escape(publishers(corpus)),
     )
     buttons = [
         [InlineKeyboardButton(q, callback_data=f"{EXAMPLE_PREFIX}{s.language}:{i}")] for i, q in enumerate(s.examples)
     ]
     await reply_html(message, text, InlineKeyboardMarkup(buttons))
+
+
+def publishers(corpus: Corpus, most: int = 6) -> str:
+    """The corpus's publishers, the most prolific first ("A, B, C, …" beyond ``most``)."""
+    counts = Counter(a.source for a in corpus.articles)
+    names = [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -489,3 +489,16 @@ async def test_a_misaligned_reviewed_translation_is_still_a_problem(
     await send(bot_app, message=message("/reload", sender=ADMIN))
     assert "translations/nos-interview-musk-trump/en.md" in texts(fake)[-1] and "not aligned" in texts(fake)[-1]
     assert service.engine is engine and not (corpus_copy / ".removed").exists()
+
+
+async def test_the_welcome_describes_the_corpus_as_it_grows(
+    curated: tuple[App, AnswerService], fake: FakeBotAPI
+) -> None:
+    bot_app, _ = curated
+    await send(bot_app, message=message("/start", sender=user(language="en")))
+    before = texts(fake)[-1]
+    assert "4 reports from " in before and "NOS Nieuws" in before and "Bollenstreek" not in before
+    await upload(bot_app, fake, FLOWERS_TEXT.read_bytes(), "bloemencorso.txt", CAPTION)
+    await send(bot_app, message=message("/start", sender=user(language="en")))
+    after = texts(fake)[-1]
+    assert "5 reports from " in after and "Bollenstreek Nieuws" in after
