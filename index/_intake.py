@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import datetime as dt
 import re
 import tempfile
 import unicodedata
@@ -35,7 +34,7 @@ import yaml
 from ._frontmatter import HEADING_PREFIX, read_document
 from ._htmltext import HtmlText, TextBlock, declared_charset, read_html
 from ._languages import LanguageDetector
-from ._loader import _SLUG, ISO_639_1, check_article_file
+from ._loader import HTTP_URL, ISO_639_1, SLUG, check_article_file, iso_date
 from ._model import Article, Rendition
 from ._problems import CorpusError, Problem
 
@@ -54,7 +53,6 @@ _FIELD_MEANINGS: Final = {"source": "the publisher", "title": "the headline", "p
 _CAPTION_LINE: Final = re.compile(r"^([^\W\d_][\w -]*?)\s*:\s*(.*)$")
 _BARE_ADDRESS: Final = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HTTP_URL: Final = re.compile(r"^https?://\S+$")  # the loader's rule
 # C0 controls other than tab, newline, form feed and carriage return: text files do not have them.
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _CONTROL_BYTES: Final = re.compile(b"[\x00-\x08\x0b\x0e-\x1f]")
@@ -310,7 +308,7 @@ def _prepare_markdown(
         )
     # A file is validated under the name it will be saved as; an id that is no
     # slug is reported by the loader itself, whatever the name.
-    name = article_id if isinstance(article_id, str) and _SLUG.match(article_id) else "upload"
+    name = article_id if isinstance(article_id, str) and SLUG.match(article_id) else "upload"
     try:
         article, passages = _validate(markdown, name, shown, keep_lines=True)
     except CorpusError as exc:
@@ -492,7 +490,7 @@ def _complete_metadata(
 
     published = given.get("published")
     if published is not None and published.value:
-        if _ISO_DATE.match(published.value) and _date(published.value) is not None:
+        if _ISO_DATE.match(published.value) and iso_date(published.value) is not None:
             meta["published"] = published.value
         else:
             report(published, f"published {published.value!r} is not a date in the form YYYY-MM-DD")
@@ -502,11 +500,11 @@ def _complete_metadata(
         meta["note"] = note.value
     url = given.get("url")
     if url is not None and url.value:
-        if _HTTP_URL.match(url.value):
+        if HTTP_URL.match(url.value):
             meta["url"] = url.value
         else:
             report(url, f"url {url.value!r} is not an http(s) address")
-    elif url is None and html is not None and html.canonical_url and _HTTP_URL.match(html.canonical_url):
+    elif url is None and html is not None and html.canonical_url and HTTP_URL.match(html.canonical_url):
         meta["url"] = html.canonical_url
         remarks.append(f"url taken from the page's canonical address: {html.canonical_url}")
     if "url" not in meta and not (url is not None and url.value):
@@ -541,7 +539,7 @@ def _complete_metadata(
 
     article_id = given.get("id")
     if article_id is not None and article_id.value:
-        if _SLUG.match(article_id.value):
+        if SLUG.match(article_id.value):
             meta["id"] = article_id.value
         else:
             report(article_id, f"id {article_id.value!r} is not a slug (a-z, 0-9 and '-')")
@@ -583,13 +581,6 @@ def make_id(source: str, title: str, published: str | None = None) -> str:
 def _slugify(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD)).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-
-
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 # -- validation ----------------------------------------------------------------

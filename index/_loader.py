@@ -216,7 +216,8 @@ ISO_639_1: Final = frozenset(
         "zu",
     ]
 )
-_SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+HTTP_URL: Final = re.compile(r"^https?://\S+$")
 _IGNORED: Final = {"README.md", "__init__.py", "__pycache__", ".gitkeep", ".DS_Store"}
 
 
@@ -320,7 +321,7 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
     _check_fields(doc, ARTICLE_FIELDS, ARTICLE_OPTIONAL, problems)
     article_id = meta.get("id")
     if "id" in meta:
-        if not isinstance(article_id, str) or not _SLUG.match(article_id):
+        if not isinstance(article_id, str) or not SLUG.match(article_id):
             problems.append(doc.problem("id", f"id {article_id!r} is not a slug (a-z, 0-9 and '-')"))
         elif article_id != path.stem:
             problems.append(doc.problem("id", f"id {article_id!r} does not match the file name {path.name!r}"))
@@ -330,9 +331,9 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
     url = meta.get("url")
     if url is not None and not isinstance(url, str):
         problems.append(doc.problem("url", "url must be text (or empty when unknown)"))
-    elif url and not re.match(r"^https?://\S+$", url):
+    elif url and not HTTP_URL.match(url):
         problems.append(doc.problem("url", f"url {url!r} is not an http(s) address"))
-    published = _date(meta.get("published")) if "published" in meta else None
+    published = iso_date(meta.get("published")) if "published" in meta else None
     if "published" in meta and published is None:
         problems.append(doc.problem("published", f"published {meta['published']!r} is not an ISO date (YYYY-MM-DD)"))
     language = meta.get("language")
@@ -494,7 +495,8 @@ def _combine(a: str, b: str) -> str:
     return hashlib.sha256(f"{a}:{b}".encode()).hexdigest()
 
 
-def _date(value: Any) -> dt.date | None:
+def iso_date(value: Any) -> dt.date | None:
+    """A front-matter date (text or a YAML date) as a date; None when it is not one."""
     if isinstance(value, dt.datetime):
         return None
     if isinstance(value, dt.date):
