@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fill import FillReport, fill_gaps
-from ._frontmatter import read_document
 from ._intake import PreparedArticle
 from ._loader import load_corpus
 from ._model import Corpus
@@ -98,8 +97,8 @@ def _load_setting_aside_stale_translations(root: Path) -> tuple[Corpus, tuple[Pa
     try:
         return load_corpus(root), ()
     except CorpusError as exc:
-        stale = sorted({p.path for p in exc.problems if p.misaligned_translation})
-        if not stale or len(stale) != len({p.path for p in exc.problems}) or not all(map(_is_machine, stale)):
+        stale = sorted({p.path for p in exc.problems if p.stale_machine_translation})
+        if not stale or len(stale) != len({p.path for p in exc.problems}):
             raise
         kept = set_aside(root, stale, "stale-translations")
         try:
@@ -109,11 +108,6 @@ def _load_setting_aside_stale_translations(root: Path) -> tuple[Corpus, tuple[Pa
             raise
         log.info("set aside %d stale machine translation(s) in %s", len(stale), kept.backup)
         return corpus, tuple(stale)
-
-
-def _is_machine(path: Path) -> bool:
-    document = read_document(path, [])
-    return document is not None and document.meta.get("method") == "machine"
 
 
 def add_article(

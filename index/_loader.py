@@ -406,7 +406,7 @@ def _load_translation(
         o.heading is None for o in originals
     ]:
         line, message = _misaligned_line(doc, originals), _alignment_message(doc, originals, article)
-        problems.append(Problem(path, line, message, misaligned_translation=True))
+        problems.append(Problem(path, line, message, stale_machine_translation=method == "machine"))
         return None
     return renditions
 

@@ -14,8 +14,8 @@ class Problem:
     path: Path
     line: int | None
     message: str
-    misaligned_translation: bool = field(default=False, compare=False)
-    """The file is a translation whose blocks no longer line up with its article's."""
+    stale_machine_translation: bool = field(default=False, compare=False)
+    """The file is a machine translation whose blocks no longer line up with its (edited) article's."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
