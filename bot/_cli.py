@@ -30,6 +30,7 @@ from index import (
     LanguageDetector,
     Upload,
     add_article,
+    article_path,
     load_and_translate,
     load_corpus,
     prepare_article,
@@ -166,7 +167,7 @@ def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
     article = prepared.article
     detected = " (detected)" if prepared.detected_language else ""
     print(f"Added {article.id}: {article.title!r}, {article.source}, {article.published}, {article.language}{detected}")
-    print(f"  saved as {root / 'articles' / (article.id + '.md')}, {len(prepared.passages)} passages:")
+    print(f"  saved as {article_path(root, article.id)}, {len(prepared.passages)} passages:")
     for number, passage in enumerate(prepared.passages, 1):
         print(f"  {number:3}. {passage_preview(passage)} ({len(passage.text)} characters)")
     _print_translation(change, config)

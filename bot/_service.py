@@ -126,6 +126,7 @@ class AnswerService:
         self.stats = Stats()
         self._reload_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        self._untranslated: tuple[Corpus, int] | None = None
 
     @classmethod
     def open(cls, corpus_dir: Path, cache_dir: Path | None, **options: Any) -> AnswerService:
@@ -189,9 +190,13 @@ class AnswerService:
             _, removal = take_out_article(corpus, article_id, use=lambda c: reports.append(self._swap(c, started)))
             return RemoveReport(article, removal.backup, reports[0])
 
-    def untranslated(self, corpus: Corpus | None = None) -> int:
-        """Passages of ``corpus`` (default: the one being served) lacking a translation into an answer language."""
-        return untranslated_passages(corpus or self._engine.corpus, self.languages)
+    def untranslated(self) -> int:
+        """Passages being served that lack a translation into an answer language (counted once per corpus)."""
+        corpus = self._engine.corpus
+        counted = self._untranslated
+        if counted is None or counted[0] is not corpus:
+            counted = self._untranslated = (corpus, untranslated_passages(corpus, self.languages))
+        return counted[1]
 
     def _swap(self, change: Change, started: float) -> ReloadReport:
         """Index ``change.corpus`` beside the current index, then make it current; lock held."""
@@ -211,7 +216,7 @@ class AnswerService:
             removed=tuple(sorted(before.keys() - after.keys())),
             changed=tuple(sorted(k for k in after.keys() & before.keys() if after[k] != before[k])),
             translation=change.translation,
-            untranslated=self.untranslated(corpus),
+            untranslated=self.untranslated(),
             stale=len(change.stale),
         )
 

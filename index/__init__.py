@@ -24,7 +24,7 @@ from ._languages import SUPPORTED, Detection, LanguageDetector, normalize_hint
 from ._loader import load_corpus
 from ._model import Article, Corpus, Passage, Rendition
 from ._problems import CorpusError, Problem
-from ._store import Removal
+from ._store import Removal, article_path
 from ._translation import LibreTranslate, TranslationError, Translator
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Translator",
     "Upload",
     "add_article",
+    "article_path",
     "fill_gaps",
     "find_gaps",
     "human_sizes",

@@ -121,8 +121,8 @@ def add_article(
     """Save ``prepared`` into the corpus, translate it, load, and ``use`` the result; on any failure nothing
     stays saved (a failure in ``use``, such as indexing, included)."""
     article_id = prepared.article.id
-    saved = save_article(root, article_id, prepared.markdown)
-    with _undo_on_failure(lambda: discard_article(root, article_id, saved)):
+    save_article(root, article_id, prepared.markdown)
+    with _undo_on_failure(lambda: discard_article(root, article_id)):
         change = load_and_translate(root, plan, articles={article_id}, progress=progress)
         if use is not None:
             use(change)

@@ -45,16 +45,14 @@ def translations_dir(root: Path, article_id: str) -> Path:
     return root / "translations" / article_id
 
 
-def save_article(root: Path, article_id: str, markdown: str) -> Path:
+def save_article(root: Path, article_id: str, markdown: str) -> None:
     """Write a new article file; refuses to overwrite one (FileExistsError)."""
-    path = article_path(root, article_id)
-    write_new(path, markdown)
-    return path
+    write_new(article_path(root, article_id), markdown)
 
 
-def discard_article(root: Path, article_id: str, article_file: Path) -> None:
+def discard_article(root: Path, article_id: str) -> None:
     """Undo :func:`save_article`: delete the article file and any translations written for it."""
-    article_file.unlink(missing_ok=True)
+    article_path(root, article_id).unlink(missing_ok=True)
     shutil.rmtree(translations_dir(root, article_id), ignore_errors=True)
 
 
