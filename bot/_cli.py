@@ -164,6 +164,8 @@ def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
         change = add_article(root, prepared, plan, progress=bar)
     finally:
         bar.close()
+        if plan is not None:
+            plan.translator.close()
     article = prepared.article
     detected = " (detected)" if prepared.detected_language else ""
     print(f"Added {article.id}: {article.title!r}, {article.source}, {article.published}, {article.language}{detected}")
