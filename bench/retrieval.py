@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 
 from corpus import BUNDLED  # noqa: E402
 from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage, Rendition, load_corpus  # noqa: E402
-from index._analysis import analyzer  # noqa: E402
-from index._semantic import UniversalSentenceEncoder, normalize_rows  # noqa: E402
+from index.search.analysis import analyzer  # noqa: E402
+from index.search.semantic import UniversalSentenceEncoder, normalize_rows  # noqa: E402
 
 SENTENCE = re.compile(r"(?<=[.!?…»”\"])\s+(?=[«“\"A-ZÀ-Ý0-9])")
 NAMES = ["Anna Keller", "Budi Santoso", "Claire Dubois", "Diego Ramírez", "Eva de Vries", "Frank Miller"]

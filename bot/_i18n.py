@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from index import SUPPORTED
+from index.languages import language_name
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 FALLBACK = "en"
@@ -39,8 +40,9 @@ class Strings:
         return str(template).format(**values) if values else str(template)
 
     def language_name(self, code: str) -> str:
+        """The locale's own name for our answer languages (worded for its templates), CLDR's for any other."""
         names: dict[str, str] = self.raw("language_names")
-        return names.get(code, code)
+        return names.get(code) or language_name(code, self.language)
 
     @property
     def examples(self) -> list[str]:

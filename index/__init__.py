@@ -15,17 +15,20 @@ passages that have none) go through ``add_article``, ``take_out_article`` and
 
 from __future__ import annotations
 
-from ._answer import Answer, Result
-from ._curation import Change, TranslationPlan, add_article, load_and_translate, take_out_article
-from ._engine import BuildStats, Engine, Settings
-from ._fill import FillReport, fill_gaps, find_gaps, untranslated_passages
-from ._intake import CAPTION_FIELDS, PreparedArticle, Upload, human_sizes, make_id, prepare_article
-from ._languages import SUPPORTED, Detection, LanguageDetector, normalize_hint
-from ._loader import load_corpus
-from ._model import Article, Corpus, Passage, Rendition
-from ._problems import CorpusError, Problem
-from ._store import Removal, article_path
-from ._translation import LibreTranslate, TranslationError, Translator
+from .corpus import Article, Corpus, CorpusError, Passage, Problem, Removal, Rendition, article_path, load_corpus
+from .curation import Change, TranslationPlan, add_article, load_and_translate, take_out_article
+from .intake import CAPTION_FIELDS, PreparedArticle, Upload, human_sizes, make_id, prepare_article
+from .languages import SUPPORTED, Detection, LanguageDetector, normalize_hint
+from .search import Answer, BuildStats, Engine, Result, Settings
+from .translation import (
+    FillReport,
+    LibreTranslate,
+    TranslationError,
+    Translator,
+    fill_gaps,
+    find_gaps,
+    untranslated_passages,
+)
 
 __all__ = [
     "CAPTION_FIELDS",

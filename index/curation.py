@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._fill import FillReport, fill_gaps
-from ._intake import PreparedArticle
-from ._loader import load_corpus
-from ._model import Corpus
-from ._problems import CorpusError
-from ._store import Removal, discard_article, remove_article, save_article, set_aside
-from ._translation import Translator
+from .corpus.loader import load_corpus
+from .corpus.model import Corpus
+from .corpus.problems import CorpusError
+from .corpus.store import Removal, discard_article, remove_article, save_article, set_aside
+from .intake.upload import PreparedArticle
+from .translation.fill import FillReport, fill_gaps
+from .translation.libretranslate import Translator
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]

@@ -6,7 +6,10 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
+
+import langcodes
 
 SUPPORTED: Final = ("en", "fr", "id", "nl", "de", "es")
 DEFAULT_LANGUAGE: Final = "en"
@@ -18,6 +21,28 @@ _MIN_CONFIDENCE_TO_OVERRULE_HINT: Final = 0.9
 # detector is this sure, so odd spellings of our own languages are not rejected.
 _MIN_CONFIDENCE_UNSUPPORTED: Final = 0.6
 _MIN_LETTERS_UNSUPPORTED: Final = 10
+
+
+@cache
+def is_iso_639_1(code: str) -> bool:
+    """True for a current two-letter ISO 639-1 code: an article may be in any of them.
+
+    Codes withdrawn in favour of another two-letter one ("in" for Indonesian,
+    "iw" for Hebrew) are refused, so the corpus keeps one spelling per language.
+    """
+    if len(code) != 2 or not code.isascii() or not code.isalpha() or not langcodes.tag_is_valid(code):
+        return False
+    current = langcodes.standardize_tag(code).split("-")[0]
+    return current == code or len(current) != 2
+
+
+@cache
+def language_name(code: str, in_language: str) -> str:
+    """The name of the language ``code`` in the language ``in_language`` (CLDR), the code itself if unknown."""
+    if not is_iso_639_1(code):
+        return code
+    return str(langcodes.Language.get(code).display_name(in_language))
+
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 

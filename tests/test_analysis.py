@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index._analysis import analyzer, split_words
+from index.search.analysis import analyzer, split_words
 
 
 def shared(language: str, a: str, b: str) -> set[str]:

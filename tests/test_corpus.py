@@ -11,7 +11,7 @@ import yaml
 
 from corpus import BUNDLED
 from index import SUPPORTED, Corpus, CorpusError, LanguageDetector, load_corpus
-from index._frontmatter import read_document
+from index.corpus.frontmatter import read_document
 
 from .conftest import DATA
 

@@ -23,8 +23,8 @@ from bot._i18n import strings
 from bot._memory import PendingRemovals, RemoveChoice, parse_remove, remove_data
 from bot._service import AnswerService
 from index import SUPPORTED, Engine, load_corpus
-from index._curation import TranslationPlan
-from index._translation import LibreTranslate
+from index.curation import TranslationPlan
+from index.translation.libretranslate import LibreTranslate
 
 from .botkit import ADMIN_ID, application, bot_config, callback, document_message, message, update_for, user
 from .fake_libretranslate import FakeLibreTranslate

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from index import Answer, Engine, LanguageDetector, load_corpus
-from index._cache import EmbeddingCache
+from index.search.cache import EmbeddingCache
 
 from .conftest import DATA, RESULT_FIELDS, HashingEmbedder
 
@@ -201,7 +201,7 @@ def test_answers_are_deterministic(engine: Engine) -> None:
 
 
 def test_the_inverted_file_index_finds_what_exact_search_finds() -> None:
-    from index._semantic import VectorIndex, normalize_rows
+    from index.search.semantic import VectorIndex, normalize_rows
 
     rng = np.random.default_rng(3)
     centres = normalize_rows(rng.normal(size=(40, 64)).astype(np.float32))

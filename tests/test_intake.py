@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from corpus import BUNDLED
 from index import Corpus, CorpusError, LanguageDetector, Problem, load_corpus
-from index._htmltext import read_html
-from index._intake import CAPTION_FIELDS, PreparedArticle, Upload, make_id, prepare_article
-from index._loader import check_article_file
+from index.corpus.loader import check_article_file
+from index.intake.htmltext import read_html
+from index.intake.upload import CAPTION_FIELDS, PreparedArticle, Upload, make_id, prepare_article
 
 NOS = BUNDLED / "articles" / "nos-interview-musk-trump.md"
 CAPTION = """source: Le Monde

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot._i18n import strings
 from index import LanguageDetector, normalize_hint
+from index.languages import is_iso_639_1, language_name
 
 from .conftest import DATA
 
@@ -71,3 +73,28 @@ def test_unsupported_languages_are_recognised(detector: LanguageDetector, questi
 )
 def test_telegram_language_codes(code: str | None, expected: str | None) -> None:
     assert normalize_hint(code) == expected
+
+
+@pytest.mark.parametrize("code", ["en", "fr", "id", "nl", "de", "es", "it", "zh", "tl", "zu"])
+def test_current_iso_639_1_codes_are_accepted(code: str) -> None:
+    assert is_iso_639_1(code)
+
+
+@pytest.mark.parametrize("code", ["xx", "in", "iw", "sh", "fra", "EN", "e1", "", "fr-CA", "éé"])
+def test_unknown_withdrawn_and_malformed_codes_are_refused(code: str) -> None:
+    assert not is_iso_639_1(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "in_language", "name"),
+    [("fr", "de", "Französisch"), ("nl", "es", "neerlandés"), ("de", "id", "Jerman"), ("id", "nl", "Indonesisch")],
+)
+def test_language_names_come_in_each_answer_language(code: str, in_language: str, name: str) -> None:
+    assert language_name(code, in_language) == name
+
+
+def test_a_language_outside_the_locales_is_named_not_coded() -> None:
+    """An article in Italian is labelled with the language's name in the reader's language."""
+    assert strings("de").language_name("it") == "Italienisch"
+    assert strings("fr").language_name("it") == "italien"
+    assert strings("en").language_name("qq") == "qq"

@@ -10,8 +10,8 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from index import Corpus
-from index._analysis import analyzer
-from index._lexical import K1, B, LexicalIndex
+from index.search.analysis import analyzer
+from index.search.lexical import K1, B, LexicalIndex
 
 
 class LuceneBM25(BM25Okapi):

@@ -14,8 +14,8 @@ import pytest
 
 from corpus import BUNDLED
 from index import SUPPORTED, Corpus, load_corpus
-from index._fill import MAX_ERRORS, FillReport, Gap, RateLimiter, fill_gaps, find_gaps, untranslated_passages
-from index._translation import LibreTranslate, TranslationError, Translator, batches
+from index.translation.fill import MAX_ERRORS, FillReport, Gap, RateLimiter, fill_gaps, find_gaps, untranslated_passages
+from index.translation.libretranslate import LibreTranslate, TranslationError, Translator, batches
 
 from .fake_libretranslate import FakeLibreTranslate, Recorded, closed_port_url
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ._problems import Problem
+from .problems import Problem
 
 HEADING_PREFIX = "## "
 

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._model import Corpus
+from .model import Corpus
 
 REMOVED_DIR = ".removed"
 

@@ -4,7 +4,7 @@ Three kinds of file, told apart by the extension alone:
 
 * ``.md`` / ``.markdown``: already in the corpus format; its front matter is the metadata.
 * ``.txt``: plain text; paragraphs are separated by blank lines, "## " lines are subheadings.
-* ``.html`` / ``.htm``: a web page, read by :mod:`index._htmltext`.
+* ``.html`` / ``.htm``: a web page, read by :mod:`index.intake.htmltext`.
 
 The metadata of a text or HTML file comes from "field: value" lines (the Telegram
 caption) and from ``fields`` (command-line options), which win; see
@@ -31,12 +31,12 @@ from typing import Final
 
 import yaml
 
-from ._frontmatter import HEADING_PREFIX, read_document
-from ._htmltext import HtmlText, TextBlock, declared_charset, read_html
-from ._languages import LanguageDetector
-from ._loader import HTTP_URL, ISO_639_1, SLUG, check_article_file, iso_date
-from ._model import Article, Rendition
-from ._problems import CorpusError, Problem
+from ..corpus.frontmatter import HEADING_PREFIX, read_document
+from ..corpus.loader import HTTP_URL, SLUG, check_article_file, iso_date
+from ..corpus.model import Article, Rendition
+from ..corpus.problems import CorpusError, Problem
+from ..languages import LanguageDetector, is_iso_639_1
+from .htmltext import HtmlText, TextBlock, declared_charset, read_html
 
 CAPTION_FIELDS: Final = ("source", "title", "published", "url", "language", "id", "note")
 """The metadata a caption (or ``fields``) can give, in the order the front matter lists them."""
@@ -522,14 +522,14 @@ def _complete_metadata(
     language = given.get("language")
     if language is not None and language.value:
         code = re.split(r"[-_]", language.value.lower(), maxsplit=1)[0]  # "pt-BR" is Portuguese
-        if code in ISO_639_1:
+        if is_iso_639_1(code):
             meta["language"] = code
         else:
             report(language, f"language {language.value!r} is not an ISO 639-1 code (two letters, e.g. en, fr, nl)")
     elif language is None and blocks:
         sample = "\n".join(block.text for block in blocks)[:_DETECTION_SAMPLE]
         detected = detector.detect(sample).detected
-        if detected in ISO_639_1:
+        if detected is not None and is_iso_639_1(detected):
             meta["language"] = str(detected)
             remarks.append(f"language detected: {detected}")
         else:

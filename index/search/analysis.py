@@ -10,7 +10,7 @@ from typing import Final
 
 import Stemmer
 
-from ._stopwords import STOPWORDS
+from .stopwords import STOPWORDS
 
 _SNOWBALL: Final = {
     "en": "english",

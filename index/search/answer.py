@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._languages import SUPPORTED
+from ..languages import SUPPORTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._analysis import analyzer
-from ._answer import Answer, Result
-from ._cache import EmbeddingCache
-from ._languages import SUPPORTED, Detection, LanguageDetector
-from ._lexical import LexicalIndex
-from ._model import Corpus, Passage
-from ._semantic import Embedder, UniversalSentenceEncoder, VectorIndex, normalize_rows, top_k
+from ..corpus.model import Corpus, Passage
+from ..languages import SUPPORTED, Detection, LanguageDetector
+from .analysis import analyzer
+from .answer import Answer, Result
+from .cache import EmbeddingCache
+from .lexical import LexicalIndex
+from .semantic import Embedder, UniversalSentenceEncoder, VectorIndex, normalize_rows, top_k
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from typing import Final
 
 import yaml
 
-from ._frontmatter import HEADING_PREFIX
-from ._languages import SUPPORTED
-from ._model import Article, Corpus, Passage
-from ._store import write_new
-from ._translation import TranslationError, Translator, batches
+from ..corpus.frontmatter import HEADING_PREFIX
+from ..corpus.model import Article, Corpus, Passage
+from ..corpus.store import write_new
+from ..languages import SUPPORTED
+from .libretranslate import TranslationError, Translator, batches
 
 MAX_ERRORS: Final = 10
 # "## " opens a subheading; a translation must not turn a paragraph into one.

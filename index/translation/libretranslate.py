@@ -1,7 +1,7 @@
 """Machine translation backends: the Translator protocol and its LibreTranslate client.
 
 A backend translates one batch of texts per call; what to translate, how many
-requests to make and what to do when they fail is decided by ``index._fill``.
+requests to make and what to do when they fail is decided by ``index.translation.fill``.
 Errors are :class:`TranslationError`, whose message is safe to show an admin:
 it names the service and what went wrong, never the API key.
 """
@@ -36,7 +36,7 @@ class TranslationError(Exception):
 
 
 class Translator(Protocol):
-    """A machine translation service, as :func:`index._fill.fill_gaps` uses it."""
+    """A machine translation service, as :func:`index.translation.fill.fill_gaps` uses it."""
 
     name: str
     """Shown in reports, e.g. "LibreTranslate"."""
