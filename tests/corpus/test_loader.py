@@ -13,7 +13,7 @@ from corpus import BUNDLED
 from index import SUPPORTED, Corpus, CorpusError, LanguageDetector, load_corpus
 from index.corpus.frontmatter import read_document
 
-from .conftest import DATA
+from ..conftest import DATA
 
 SEEDS = DATA / "seeds"
 FURNITURE = re.compile(r"^(PHOTO |Foto oleh |- Partager l'article|En savoir plus$)")

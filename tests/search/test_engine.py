@@ -13,7 +13,7 @@ import yaml
 from index import Answer, Engine, LanguageDetector, load_corpus
 from index.search.cache import EmbeddingCache
 
-from .conftest import DATA, RESULT_FIELDS, HashingEmbedder
+from ..conftest import DATA, RESULT_FIELDS, HashingEmbedder
 
 # Questions of our own (not the shared dev set), each with a phrase that the
 # passage answering it contains in its original language.

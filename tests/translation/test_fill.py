@@ -17,7 +17,7 @@ from index import SUPPORTED, Corpus, load_corpus
 from index.translation.fill import MAX_ERRORS, FillReport, Gap, RateLimiter, fill_gaps, find_gaps, untranslated_passages
 from index.translation.libretranslate import LibreTranslate, TranslationError, Translator, batches
 
-from .fake_libretranslate import FakeLibreTranslate, Recorded, closed_port_url
+from ..fake_libretranslate import FakeLibreTranslate, Recorded, closed_port_url
 
 KEY = "lt-key-5f0c2e9a-very-secret"
 OTHERS = ("en", "fr", "id", "de", "es")  # the answer languages of a Dutch article
