@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from telegram.constants import FloodLimit, WebhookLimit
 
 from corpus import BUNDLED
@@ -17,48 +19,112 @@ from index import SUPPORTED
 DEFAULT_CONFIG = Path("config.yaml")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+Positive = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(gt=0)]
 
 
 class ConfigError(Exception):
     """The configuration file is missing a value or has a wrong one."""
 
 
-@dataclass(frozen=True, slots=True)
-class Webhook:
+class _Section(BaseModel):
+    """A mapping of the file: no unknown keys, no conversions (``port: "80"`` is an error).
+
+    A section defaults to ``{}``, which is validated (``validate_default``): a section the file leaves out
+    still gets its defaults and its ``secrets`` from the environment (the validation context).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
+    secrets: ClassVar[dict[str, str]] = {}
+    """key: the environment variable that overrides it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_secrets(cls, data: Any, info: ValidationInfo) -> Any:
+        env = info.context or {}
+        data = {} if data is None else data  # a section whose keys are all commented out
+        if not isinstance(data, dict):
+            return data
+        return {**data, **{key: env[name] for key, name in cls.secrets.items() if env.get(name)}}
+
+
+class Webhook(_Section):
+    secrets: ClassVar = {"secret_token": "TELEGRAM_WEBHOOK_SECRET"}
     url: str
     listen: str = "0.0.0.0"
     port: int = 8443
-    secret_token: str = ""
+    secret_token: str = Field("", repr=False)
     path: str = "telegram"
 
+    @field_validator("secret_token")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        if not value:
+            raise ValueError("(or TELEGRAM_WEBHOOK_SECRET) is required in webhook mode")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value) or len(value) > WebhookLimit.MAX_SECRET_TOKEN_LENGTH:
+            raise ValueError("may only hold A-Z, a-z, 0-9, _ and -")
+        return value
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
+
+class RateLimit(_Section):
     """A token bucket per user: ``burst`` questions at once, refilled at ``burst`` per ``per_seconds``."""
 
-    burst: int = 5
-    per_seconds: float = 30.0
+    burst: Count = 5
+    per_seconds: Positive = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class FloodLimits:
+class FloodLimits(_Section):
     """Telegram's own sending limits, enforced before each request (PTB's AIORateLimiter)."""
 
-    messages_per_second: float = float(FloodLimit.MESSAGES_PER_SECOND)
-    group_messages_per_minute: float = float(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)
+    messages_per_second: Positive = float(FloodLimit.MESSAGES_PER_SECOND)
+    group_messages_per_minute: Positive = float(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)
 
 
-@dataclass(frozen=True, slots=True)
-class Translation:
+class Translation(_Section):
     """A LibreTranslate-compatible service that machine-translates passages with no translation."""
 
-    url: str
-    api_key: str = field(default="", repr=False)
-    requests_per_second: float = 2.0
-    concurrency: int = 4
-    batch_size: int = 16
-    max_chars: int = 5000
-    timeout_seconds: float = 30.0
+    secrets: ClassVar = {"api_key": "TRANSLATION_API_KEY"}
+    url: str = ""
+    api_key: str = Field("", repr=False)
+    requests_per_second: Positive = 2.0
+    concurrency: Count = 4
+    batch_size: Count = 16
+    max_chars: Count = 5000
+    timeout_seconds: Positive = 30.0
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if value.strip() and not value.strip().startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) address")
+        return value.strip()
+
+
+class _Telegram(_Section):
+    secrets: ClassVar = {"token": "TELEGRAM_BOT_TOKEN"}
+    token: str = Field("", repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    base_file_url: str = DEFAULT_BASE_FILE_URL
+    flood_limits: FloodLimits = {}  # type: ignore[assignment]
+    webhook: Webhook | None = None
+
+
+class _Uploads(_Section):
+    max_bytes: Count = 1_000_000
+
+
+class _File(_Section):
+    telegram: _Telegram = {}  # type: ignore[assignment]
+    admins: list[int] | None = Field(None, description="a list of numeric Telegram user ids (not usernames)")
+    corpus: str | None = None
+    cache_dir: str | None = None
+    languages: list[Literal[SUPPORTED]] | None = None  # type: ignore[valid-type]
+    max_results: int = Field(3, ge=1, le=10, description="a whole number from 1 to 10")
+    rate_limit: RateLimit = {}  # type: ignore[assignment]
+    persistence: str | None = "state/bot.pickle"
+    log_level: str = "INFO"
+    translation: Translation = {}  # type: ignore[assignment]
+    uploads: _Uploads = {}  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +138,8 @@ class Config:
     cache_dir: Path = field(default_factory=lambda: Path("~/.cache/newsbot").expanduser())
     languages: tuple[str, ...] = SUPPORTED
     max_results: int = 3
-    rate_limit: RateLimit = RateLimit()
-    flood_limits: FloodLimits = FloodLimits()
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    flood_limits: FloodLimits = field(default_factory=FloodLimits)
     persistence: Path | None = Path("state/bot.pickle")
     log_level: str = "INFO"
     translation: Translation | None = None
@@ -88,168 +154,86 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     env = dict(os.environ) if env is None else env
     explicit = path or env.get("BOT_CONFIG")
     file = Path(explicit) if explicit else DEFAULT_CONFIG
-    data: dict[str, Any] = {}
+    data: Any = None
     if file.exists():
         try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:  # its own text quotes the line, which may hold a secret
+            marks = ((exc.context, exc.context_mark), (exc.problem, exc.problem_mark))
+            where = [f"{what} (line {at.line + 1}, column {at.column + 1})" for what, at in marks if what and at]
+            raise ConfigError(f"{file}: cannot be read as YAML: {', '.join(where)}") from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(f"{file}: cannot be read as YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{file}: the configuration must be a mapping of keys")
-        data = loaded or {}
     elif explicit:
         raise ConfigError(f"{file}: no such configuration file")
-    return _parse(data, env, file if file.exists() else None)
-
-
-def _parse(data: dict[str, Any], env: dict[str, str], source: Path | None) -> Config:
-    where = str(source) if source else "configuration"
+    where, source = (str(file), file) if file.exists() else ("configuration", None)
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{where}: the configuration must be a mapping of keys")
+    try:
+        parsed = _File.model_validate(data or {}, context=env)
+    except ValidationError as exc:  # never chained: its text quotes the values, secrets included
+        raise ConfigError("\n".join(f"{where}: {_describe(error)}" for error in exc.errors())) from None
     base = source.parent if source else Path.cwd()
-    unknown = set(data) - {
-        "telegram",
-        "admins",
-        "corpus",
-        "cache_dir",
-        "languages",
-        "max_results",
-        "rate_limit",
-        "persistence",
-        "log_level",
-        "translation",
-        "uploads",
-    }
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
-    telegram = _mapping(data.get("telegram"), f"{where}: telegram")
-    token = env.get("TELEGRAM_BOT_TOKEN") or str(telegram.get("token") or "")
-    webhook = None
-    hook = telegram.get("webhook")
-    if hook:
-        hook = _mapping(hook, f"{where}: telegram.webhook")
-        secret = env.get("TELEGRAM_WEBHOOK_SECRET") or str(hook.get("secret_token") or "")
-        if not hook.get("url"):
-            raise ConfigError(f"{where}: telegram.webhook.url is required in webhook mode")
-        if not secret:
-            raise ConfigError(
-                f"{where}: telegram.webhook.secret_token (or TELEGRAM_WEBHOOK_SECRET) is required in webhook mode"
-            )
-        if not all(ch.isalnum() or ch in "_-" for ch in secret) or len(secret) > WebhookLimit.MAX_SECRET_TOKEN_LENGTH:
-            raise ConfigError(f"{where}: telegram.webhook.secret_token may only hold A-Z, a-z, 0-9, _ and -")
-        webhook = Webhook(
-            url=str(hook["url"]),
-            listen=str(hook.get("listen", "0.0.0.0")),
-            port=_int(hook.get("port", 8443), f"{where}: telegram.webhook.port"),
-            secret_token=secret,
-            path=str(hook.get("path", "telegram")),
-        )
-    admins = data.get("admins") or []
-    if not isinstance(admins, list) or not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
-        raise ConfigError(f"{where}: admins must be a list of numeric Telegram user ids (not usernames)")
-    languages = tuple(data.get("languages") or SUPPORTED)
-    bad = [lang for lang in languages if lang not in SUPPORTED]
-    if bad:
-        raise ConfigError(f"{where}: languages {bad} are not supported (choose from {', '.join(SUPPORTED)})")
-    max_results = _int(data.get("max_results", 3), f"{where}: max_results")
-    if not 1 <= max_results <= 10:
-        raise ConfigError(f"{where}: max_results must be between 1 and 10")
-    rate = _mapping(data.get("rate_limit"), f"{where}: rate_limit")
-    rate_limit = RateLimit(
-        burst=_int(rate.get("burst", 5), f"{where}: rate_limit.burst"),
-        per_seconds=_number(rate.get("per_seconds", 30.0), f"{where}: rate_limit.per_seconds"),
-    )
-    if rate_limit.burst < 1 or rate_limit.per_seconds <= 0:
-        raise ConfigError(f"{where}: rate_limit.burst must be >= 1 and rate_limit.per_seconds > 0")
-    flood = _mapping(telegram.get("flood_limits"), f"{where}: telegram.flood_limits")
-    default = FloodLimits()
-    flood_limits = FloodLimits(
-        messages_per_second=_number(
-            flood.get("messages_per_second", default.messages_per_second), f"{where}: telegram.flood_limits"
-        ),
-        group_messages_per_minute=_number(
-            flood.get("group_messages_per_minute", default.group_messages_per_minute), f"{where}: telegram.flood_limits"
-        ),
-    )
-    if flood_limits.messages_per_second <= 0 or flood_limits.group_messages_per_minute <= 0:
-        raise ConfigError(f"{where}: telegram.flood_limits must be positive")
-    persistence = data.get("persistence", "state/bot.pickle")
-    uploads = _mapping(data.get("uploads"), f"{where}: uploads")
-    max_upload_bytes = _int(uploads.get("max_bytes", 1_000_000), f"{where}: uploads.max_bytes")
-    if max_upload_bytes < 1:
-        raise ConfigError(f"{where}: uploads.max_bytes must be positive")
+    telegram = parsed.telegram
     return Config(
-        token=token,
-        base_url=str(telegram.get("base_url") or DEFAULT_BASE_URL),
-        base_file_url=str(telegram.get("base_file_url") or DEFAULT_BASE_FILE_URL),
-        webhook=webhook,
-        admins=frozenset(admins),
-        corpus=_path(data.get("corpus"), base) or BUNDLED,
-        cache_dir=_path(data.get("cache_dir"), base)
+        token=telegram.token,
+        base_url=telegram.base_url or DEFAULT_BASE_URL,
+        base_file_url=telegram.base_file_url or DEFAULT_BASE_FILE_URL,
+        webhook=telegram.webhook,
+        admins=frozenset(parsed.admins or ()),
+        corpus=_path(parsed.corpus, base) or BUNDLED,
+        cache_dir=_path(parsed.cache_dir, base)
         or Path(env.get("NEWSBOT_CACHE_DIR") or "~/.cache/newsbot").expanduser(),
-        languages=languages,
-        max_results=max_results,
-        rate_limit=rate_limit,
-        flood_limits=flood_limits,
-        persistence=_path(persistence, base) if persistence else None,
-        log_level=str(data.get("log_level", "INFO")).upper(),
+        languages=tuple(parsed.languages or SUPPORTED),
+        max_results=parsed.max_results,
+        rate_limit=parsed.rate_limit,
+        flood_limits=telegram.flood_limits,
+        persistence=_path(parsed.persistence, base),
+        log_level=parsed.log_level.upper(),
         source=source,
-        translation=_translation(_mapping(data.get("translation"), f"{where}: translation"), env, where),
-        max_upload_bytes=max_upload_bytes,
+        translation=parsed.translation if parsed.translation.url else None,
+        max_upload_bytes=parsed.uploads.max_bytes,
     )
 
 
-def _translation(section: dict[str, Any], env: dict[str, str], where: str) -> Translation | None:
-    unknown = set(section) - {f.name for f in dataclasses.fields(Translation)}
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) under translation: {', '.join(sorted(unknown))}")
-    url = str(section.get("url") or "").strip()
-    if not url:
-        return None
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: translation.url must be an http(s) address")
-    default = Translation(url)
-    translation = Translation(
-        url=url,
-        api_key=env.get("TRANSLATION_API_KEY") or str(section.get("api_key") or ""),
-        requests_per_second=_number(
-            section.get("requests_per_second", default.requests_per_second), f"{where}: translation.requests_per_second"
-        ),
-        concurrency=_int(section.get("concurrency", default.concurrency), f"{where}: translation.concurrency"),
-        batch_size=_int(section.get("batch_size", default.batch_size), f"{where}: translation.batch_size"),
-        max_chars=_int(section.get("max_chars", default.max_chars), f"{where}: translation.max_chars"),
-        timeout_seconds=_number(
-            section.get("timeout_seconds", default.timeout_seconds), f"{where}: translation.timeout_seconds"
-        ),
-    )
-    if (
-        min(translation.requests_per_second, translation.timeout_seconds) <= 0
-        or min(translation.concurrency, translation.batch_size, translation.max_chars) < 1
-    ):
-        raise ConfigError(f"{where}: translation rates, sizes and timeouts must be positive")
-    return translation
+MESSAGES = {
+    "missing": "is required",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping of keys",
+    "greater_than": "must be positive",
+    "literal_error": "({input}) is not supported: choose from {expected}",  # only languages are Literal
+}
 
 
-def _mapping(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{what} must be a mapping")
-    return value
+def _describe(error: Any) -> str:
+    """A pydantic error in the file's words: the key path and what is wrong, never the value (it may be a secret)."""
+    loc = [str(part) for part in error["loc"]]
+    model: Any = _File
+    parent, described = _File, None
+    for depth, part in enumerate(loc, 1):
+        parent, info = model, model.model_fields.get(part) if model else None
+        described = (".".join(loc[:depth]), info.description) if info and info.description else described
+        kinds = (info.annotation, *get_args(info.annotation)) if info else ()
+        model = next((t for t in kinds if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    where = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        return f"unknown key {where}" + (f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})")
+    if error["type"] == "value_error":
+        return f"{where} {error['ctx']['error']}"
+    if described is not None:
+        return f"{described[0]} must be {described[1]}"
+    if error["type"] not in MESSAGES:
+        return f"{where} is not valid: {error['msg']}"  # pydantic's words, which do not quote the value
+    return f"{where} {MESSAGES[error['type']].format(input=error.get('input'), **error.get('ctx', {}))}"
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{what} must be a whole number")
-    return value
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{what} must be a number")
-    return float(value)
-
-
-def _path(value: Any, base: Path) -> Path | None:
+def _path(value: str | None, base: Path) -> Path | None:
     if not value:
         return None
-    path = Path(str(value)).expanduser()
+    path = Path(value).expanduser()
     return path if path.is_absolute() else base / path

@@ -1,4 +1,4 @@
-"""A progress bar for long shell commands (machine translation), safe to call from worker threads."""
+"""The progress bar of long shell commands (machine translation): tqdm, fed ``bar(done, total)``."""
 
 from __future__ import annotations
 
@@ -6,39 +6,40 @@ import sys
 import threading
 from typing import TextIO
 
-WIDTH = 30
+from tqdm import tqdm
+
+PIPE_INTERVAL = 30.0
+"""Seconds between redraws when the stream is not a terminal (a pipe or a log file)."""
 
 
 class ProgressBar:
-    """``bar(done, total)`` redraws one line on a terminal, or prints every tenth on a pipe."""
+    """``bar(done, total)`` from any thread draws a tqdm bar on stderr; ``close()`` prints the final count.
+
+    The bar starts at the first call, when the total is known, so a run with nothing to do prints nothing.
+    """
 
     def __init__(self, label: str, stream: TextIO | None = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
-        self._interactive = self.stream.isatty()
         self._lock = threading.Lock()
-        self._last_tenth = -1
-        self._drawn = False
+        self._bar: tqdm | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 0:
             return
         with self._lock:
-            fraction = min(done / total, 1.0)
-            filled = round(fraction * WIDTH)
-            line = f"{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] {done}/{total} ({fraction:.0%})"
-            if self._interactive:
-                self.stream.write("\r" + line)
-                self._drawn = True
-            elif int(fraction * 10) > self._last_tenth:
-                self._last_tenth = int(fraction * 10)
-                self.stream.write(line + "\n")
-            self.stream.flush()
+            if self._bar is None:
+                tty = self.stream.isatty()
+                self._bar = tqdm(
+                    desc=self.label, total=total, unit="text", file=self.stream,
+                    mininterval=0.1 if tty else PIPE_INTERVAL, dynamic_ncols=tty,
+                )  # fmt: skip
+            self._bar.total = total
+            self._bar.update(max(done - self._bar.n, 0))  # batches may report out of order
 
     def close(self) -> None:
-        """End the bar's line, if one was drawn."""
+        """Print the final count and end the bar's line, if a bar was started."""
         with self._lock:
-            if self._drawn:
-                self.stream.write("\n")
-                self.stream.flush()
-                self._drawn = False
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from bot._progress import ProgressBar
 from index import load_corpus
 
 from .conftest import RESULT_FIELDS
@@ -135,7 +138,9 @@ def test_corpus_translate_fills_gaps_with_a_progress_bar(tmp_path: Path, corpus_
         )
     assert proc.returncode == 0, proc.stderr
     english = (gap / "en.md").read_text(encoding="utf-8")
-    assert "translating [" in proc.stderr and "(100%)" in proc.stderr
+    texts = sum(len(r.texts) for r in translator.translate_requests)
+    final = progress_lines(proc.stderr)[-1]  # stderr is a pipe here: tqdm's last redraw, at close()
+    assert texts > 0 and final.startswith("translating: 100%") and f" {texts}/{texts} " in final, proc.stderr
     passages = sum(1 for p in load_corpus(corpus_copy).passages if p.article.id == "nos-interview-musk-trump")
     assert f"{passages} passage translations written to 1 file." in proc.stdout
     assert "method: machine" in english and "[en] " in english
@@ -146,3 +151,32 @@ def test_corpus_translate_fills_gaps_with_a_progress_bar(tmp_path: Path, corpus_
 def test_corpus_translate_needs_a_service(tmp_path: Path, corpus_copy: Path) -> None:
     proc = run(["corpus", "translate", "--corpus", str(corpus_copy)], tmp_path)
     assert proc.returncode == 2 and "translation.url" in proc.stderr
+
+
+def progress_lines(stderr: str) -> list[str]:
+    """The bar's redraws: tqdm starts each with a carriage return (a newline once read as text)."""
+    return [line for line in stderr.replace("\r", "\n").splitlines() if line.startswith("translating")]
+
+
+def test_progress_bar_on_a_pipe_prints_a_few_lines_and_the_final_count() -> None:
+    """Fed from worker threads, out of order, on a stream that is not a terminal (as stderr in a pipe)."""
+    stream = io.StringIO()
+    bar = ProgressBar("translating", stream)
+    threads = [threading.Thread(target=bar, args=(done, 500)) for done in range(1, 501)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bar.close()
+    lines = progress_lines(stream.getvalue())
+    assert len(lines) <= 3, lines  # the start, the end: no flood of redraws
+    assert lines[-1].startswith("translating: 100%") and " 500/500 " in lines[-1]
+    assert stream.getvalue().endswith("\n")
+
+
+def test_progress_bar_that_never_started_prints_nothing() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar("translating", stream)
+    bar(0, 0)  # nothing to translate
+    bar.close()
+    assert stream.getvalue() == ""
