@@ -4,13 +4,20 @@ Three kinds of file, told apart by the extension alone:
 
 * ``.md`` / ``.markdown``: already in the corpus format; its front matter is the metadata.
 * ``.txt``: plain text; paragraphs are separated by blank lines, "## " lines are subheadings.
-* ``.html`` / ``.htm``: a web page, read by :mod:`index.intake.htmltext`.
+* ``.html`` / ``.htm``: a web page; :mod:`index.intake.extract` (trafilatura) finds the
+  article in it, and :mod:`index.intake.htmltext` reads the whole page when that finds none.
+
+An upload may also be a page fetched from an address (``Upload.url``, see
+:mod:`index.intake.link`): problems then name the page by its address.
 
 The metadata of a text or HTML file comes from "field: value" lines (the Telegram
 caption) and from ``fields`` (command-line options), which win; see
 ``corpus/README.md``, "Adding articles". What is missing is filled in where it
-can be: the language is detected, the id is made from the source and title, and
-an HTML page offers its headline and canonical address.
+can be: a web page offers its title, publisher (site name), publication date,
+canonical address and declared language (:attr:`PreparedArticle.from_page` lists
+which were used); the language is otherwise detected, and the id is made from the
+source and title. An address already in the corpus (``existing_urls``) is refused
+with :class:`~index.intake.address.AlreadyInCorpus`.
 
 Nothing here touches the corpus: :func:`prepare_article` returns the file text to
 save as ``articles/<id>.md``, after the loader has accepted it in a scratch folder.
@@ -36,7 +43,9 @@ from ..corpus.loader import HTTP_URL, SLUG, check_article_file, iso_date
 from ..corpus.model import Article, Rendition
 from ..corpus.problems import CorpusError, Problem
 from ..languages import LanguageDetector, is_iso_639_1
-from .htmltext import HtmlText, TextBlock, declared_charset, read_html
+from .address import AlreadyInCorpus, find_duplicate, page_label
+from .extract import PageMetadata, extract_page
+from .htmltext import TextBlock, declared_charset, read_html
 
 CAPTION_FIELDS: Final = ("source", "title", "published", "url", "language", "id", "note")
 """The metadata a caption (or ``fields``) can give, in the order the front matter lists them."""
@@ -81,6 +90,13 @@ class Upload:
     """The file name as sent: only its extension is used, and only its base name is shown; never a path."""
     data: bytes
     caption: str | None = None
+    url: str | None = None
+    """The address the file was fetched from (after redirects), for a link or a feed entry: it names the
+    page in problems, and is the article's url unless the caption or the page's canonical address says."""
+    requested_url: str | None = None
+    """The address as given, before redirects (checked for duplicates too)."""
+    charset: str | None = None
+    """The charset the server declared (``Content-Type``), which wins over the page's ``<meta>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +110,13 @@ class PreparedArticle:
     markdown: str
     """The complete file text to save as ``articles/<id>.md``."""
     detected_language: bool
-    """True when the language was not given and was detected from the text."""
+    """True when the language was not given and was detected from the text (or, for a web page, declared
+    by the page and not contradicted by its text)."""
     remarks: tuple[str, ...] = ()
     """What was filled in or ignored rather than given, for telling the uploader
     (e.g. "title taken from the page's <h1>")."""
+    from_page: tuple[str, ...] = ()
+    """The fields taken from the web page itself (title, source, published, url, language), in that order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +136,19 @@ def prepare_article(
     detector: LanguageDetector,
     max_bytes: int = 1_000_000,
     fields: Mapping[str, str] | None = None,
+    existing_urls: Mapping[str, str] | None = None,
 ) -> PreparedArticle:
     """Turn ``upload`` into an article file the loader accepts, or raise CorpusError listing every problem.
 
-    Problems name the upload by its base name, with the line of the file where
-    one makes sense. ``fields`` (field name or alias to value) override the caption.
+    Problems name the upload by its base name (a fetched page by its address), with
+    the line of the file where one makes sense. ``fields`` (field name or alias to
+    value) override the caption. ``existing_urls`` (from
+    :func:`~index.intake.address.corpus_addresses`) are the corpus's addresses: an
+    article at one of them raises :class:`~index.intake.address.AlreadyInCorpus`.
     """
-    shown = Path(_shown_name(upload.name))
+    shown = Path(page_label(upload.url) if upload.url else _shown_name(upload.name))
     problems: list[Problem] = []
-    kind = _kind(shown.name, problems)
+    kind = _kind(_shown_name(upload.name), problems)
     if len(upload.data) > max_bytes:
         sizes = human_sizes(len(upload.data), max_bytes)
         problems.append(Problem(shown, None, f"is {sizes[0]}; the limit is {sizes[1]}"))
@@ -133,7 +156,7 @@ def prepare_article(
         problems.append(Problem(shown, None, "is empty"))
     if problems or kind is None:
         raise CorpusError(problems)
-    text = _decode(upload.data, kind, shown, problems)
+    text = _decode(upload.data, kind, shown, problems, upload.charset)
     if text is None:
         raise CorpusError(problems)
     if kind == "markdown":
@@ -142,10 +165,20 @@ def prepare_article(
         ignored = "the caption was ignored: a .md file's metadata is its front matter"
         remarks = (ignored,) if (upload.caption or "").strip() else ()
         return _prepare_markdown(text, shown, existing_ids, problems, remarks)
-    page: HtmlText | None = None
+    page: PageMetadata | None = None
+    remarks_list: list[str] = []
     if kind == "html":
-        page = read_html(text)
-        blocks = _demote_orphan_headings(_drop_separators(page.blocks))
+        extracted = extract_page(text, upload.url)
+        page, found = extracted.meta, extracted.blocks
+        if not found:
+            whole = read_html(text)
+            found = whole.blocks
+            if found:
+                remarks_list.append("no article was found in the page, so the text of the whole page was taken")
+            if page.title is None and (whole.headline or whole.page_title):
+                title = whole.headline or whole.page_title
+                page = dataclasses.replace(page, title=title, title_from="<h1>" if whole.headline else "<title>")
+        blocks = _demote_orphan_headings(_drop_separators(found))
         if not blocks:
             problems.append(
                 Problem(shown, None, "the page has no text (scripts, menus, forms and asides are left out)")
@@ -156,13 +189,22 @@ def prepare_article(
             problems.append(Problem(shown, None, "has no text"))
         _check_headings(blocks, shown, problems)
     given = _metadata(upload.caption, fields, shown, problems)
-    remarks_list: list[str] = []
-    meta = _complete_metadata(given, blocks, page, existing_ids, detector, shown, problems, remarks_list)
+    from_page: list[str] = []
+    meta = _complete_metadata(
+        given, blocks, page, upload.url, existing_ids, detector, shown, problems, remarks_list, from_page
+    )
+    if existing_urls:
+        duplicate = find_duplicate(
+            existing_urls, meta.get("url") if meta else None, upload.url, upload.requested_url
+        )
+        if duplicate is not None:
+            raise AlreadyInCorpus(*duplicate)
     if problems or meta is None:
         raise CorpusError(problems)
     markdown = _render(meta, blocks)
     article, passages = _validate(markdown, meta["id"], shown, keep_lines=False)
-    return PreparedArticle(article, passages, markdown, "language" not in given, tuple(remarks_list))
+    detected = "language" not in given
+    return PreparedArticle(article, passages, markdown, detected, tuple(remarks_list), tuple(from_page))
 
 
 # -- the file itself ---------------------------------------------------------
@@ -200,8 +242,12 @@ def human_sizes(size: int, limit: int) -> tuple[str, str]:
     return f"{size:,} bytes", f"{limit:,} bytes"
 
 
-def _decode(data: bytes, kind: str, shown: Path, problems: list[Problem]) -> str | None:
-    """The file's text with "\\n" line endings, or None after adding the problem."""
+def _decode(data: bytes, kind: str, shown: Path, problems: list[Problem], charset: str | None = None) -> str | None:
+    """The file's text with "\\n" line endings, or None after adding the problem.
+
+    ``charset``: what the server declared; a page that is not UTF-8 is read with it
+    before any ``<meta>`` declaration (a byte-order mark wins over both).
+    """
     binary = "looks like a binary file, not text"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -220,7 +266,7 @@ def _decode(data: bytes, kind: str, shown: Path, problems: list[Problem]) -> str
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             before = len(problems)
-            declared = declared_charset(body) if kind == "html" else None
+            declared = charset or (declared_charset(body) if kind == "html" else None)
             text = _decode_declared(body, declared, exc, shown, problems) if declared else None
             if text is None:
                 if len(problems) == before:
@@ -457,14 +503,20 @@ def _clip(text: str, limit: int = 60) -> str:
 def _complete_metadata(
     given: Mapping[str, _Given],
     blocks: Sequence[TextBlock],
-    html: HtmlText | None,
+    page: PageMetadata | None,
+    fetched_from: str | None,
     existing_ids: Collection[str],
     detector: LanguageDetector,
     shown: Path,
     problems: list[Problem],
     remarks: list[str],
+    from_page: list[str],
 ) -> dict[str, str] | None:
-    """Check what was given and fill in the rest; None when something required is missing or wrong."""
+    """Check what was given and fill in the rest; None when something required is missing or wrong.
+
+    What a web page says (``page``) fills in what was not given; ``from_page`` gets
+    each field so filled in, ``remarks`` says where from.
+    """
     before = len(problems)
     meta: dict[str, str] = {}
 
@@ -478,15 +530,23 @@ def _complete_metadata(
     for name in ("source", "title"):
         if given.get(name) and given[name].value:
             meta[name] = given[name].value
-    if "title" not in meta and "title" not in given and html is not None:
-        for candidate, where in ((html.headline, "the page's <h1>"), (html.page_title, "the page's <title>")):
-            if candidate:
-                meta["title"] = candidate
-                remarks.append(f"title taken from {where}: {candidate}")
-                break
+    if page is not None:
+        where = {"<h1>": "the page's <h1>", "<title>": "the page's <title>"}.get(page.title_from or "", "the page")
+        for name, value, said in (
+            ("title", page.title, where),
+            ("source", page.site_name, "the page's site name"),
+            ("published", page.published, "the page's publication date"),
+        ):
+            if value and name not in given:
+                meta[name] = value
+                from_page.append(name)
+                remarks.append(f"{name} taken from {said}: {value}")
     for name in REQUIRED_FIELDS:
         if name not in given and name not in meta:
-            problems.append(Problem(shown, None, f"missing {name} ({_FIELD_MEANINGS[name]}): give it as '{name}: …'"))
+            unsaid = "the page does not say; " if page is not None else ""
+            problems.append(
+                Problem(shown, None, f"missing {name} ({_FIELD_MEANINGS[name]}): {unsaid}give it as '{name}: …'")
+            )
 
     published = given.get("published")
     if published is not None and published.value:
@@ -504,9 +564,13 @@ def _complete_metadata(
             meta["url"] = url.value
         else:
             report(url, f"url {url.value!r} is not an http(s) address")
-    elif url is None and html is not None and html.canonical_url and HTTP_URL.match(html.canonical_url):
-        meta["url"] = html.canonical_url
-        remarks.append(f"url taken from the page's canonical address: {html.canonical_url}")
+    elif url is None and page is not None and page.canonical_url and HTTP_URL.match(page.canonical_url):
+        meta["url"] = page.canonical_url
+        from_page.append("url")
+        remarks.append(f"url taken from the page's canonical address: {page.canonical_url}")
+    elif url is None and fetched_from and HTTP_URL.match(fetched_from):
+        meta["url"] = fetched_from
+        remarks.append(f"url: the address the page was fetched from, {fetched_from}")
     if "url" not in meta and not (url is not None and url.value):
         if "note" in meta:
             meta["url"] = ""
@@ -529,9 +593,15 @@ def _complete_metadata(
     elif language is None and blocks:
         sample = "\n".join(block.text for block in blocks)[:_DETECTION_SAMPLE]
         detected = detector.detect(sample).detected
-        if detected is not None and is_iso_639_1(detected):
+        declared = page.language if page is not None and page.language and is_iso_639_1(page.language) else None
+        if declared is not None and detected in (None, declared):
+            meta["language"] = declared
+            from_page.append("language")
+            remarks.append(f"language taken from the page: {declared}")
+        elif detected is not None and is_iso_639_1(detected):
             meta["language"] = str(detected)
-            remarks.append(f"language detected: {detected}")
+            said = f" (the page says {declared}, but its text reads as {detected})" if declared else ""
+            remarks.append(f"language detected: {detected}{said}")
         else:
             problems.append(
                 Problem(shown, None, "the language could not be detected; give it as 'language: xx' (ISO 639-1)")
