@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from telegram.constants import FloodLimit, WebhookLimit
 
 from corpus import BUNDLED
 from index import SUPPORTED
+from index.intake.feeds import DEFAULT_INTERVAL_MINUTES, FeedSpec
+from index.languages import is_iso_639_1
 
 DEFAULT_CONFIG = Path("config.yaml")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -113,6 +124,53 @@ class _Uploads(_Section):
     max_bytes: Count = 1_000_000
 
 
+class _Intake(_Section):
+    """Fetching pages for links and feeds."""
+
+    allow_private_addresses: bool = False
+    timeout_seconds: Positive = 20.0
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("http://", "https://")) or any(ch.isspace() for ch in value):
+        raise ValueError("must be an http(s) address")
+    return value
+
+
+class _Feed(_Section):
+    """One feed: its address, and optionally its articles' language and publisher and how often to poll it."""
+
+    url: str
+    language: str | None = None
+    source: str | None = None
+    interval_minutes: Positive = DEFAULT_INTERVAL_MINUTES
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and not is_iso_639_1(value.strip().lower()):
+            raise ValueError("must be an ISO 639-1 code (two letters, e.g. en, fr, nl)")
+        return value.strip().lower() if value is not None else None
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
+
+
+def _feed(value: Any) -> Any:
+    """A feed is a URL string or a mapping with at least ``url``."""
+    if isinstance(value, str):
+        return {"url": value}
+    return value
+
+
 class _File(_Section):
     telegram: _Telegram = {}  # type: ignore[assignment]
     admins: list[int] | None = Field(None, description="a list of numeric Telegram user ids (not usernames)")
@@ -125,6 +183,9 @@ class _File(_Section):
     log_level: str = "INFO"
     translation: Translation = {}  # type: ignore[assignment]
     uploads: _Uploads = {}  # type: ignore[assignment]
+    intake: _Intake = {}  # type: ignore[assignment]
+    feeds: list[Annotated[_Feed, BeforeValidator(_feed)]] | None = None
+    """Each an address, or a mapping {url, language, source, interval_minutes}."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +206,10 @@ class Config:
     translation: Translation | None = None
     """None: machine translation is off."""
     max_upload_bytes: int = 1_000_000
+    allow_private_addresses: bool = False
+    """Fetch links and feeds from loopback, private, link-local and multicast addresses too."""
+    fetch_timeout: float = 20.0
+    feeds: tuple[FeedSpec, ...] = ()
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -193,6 +258,11 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         source=source,
         translation=parsed.translation if parsed.translation.url else None,
         max_upload_bytes=parsed.uploads.max_bytes,
+        allow_private_addresses=parsed.intake.allow_private_addresses,
+        fetch_timeout=parsed.intake.timeout_seconds,
+        feeds=tuple(
+            FeedSpec(feed.url, feed.language, feed.source, feed.interval_minutes) for feed in parsed.feeds or ()
+        ),
     )
 
 
@@ -214,10 +284,11 @@ def _describe(error: Any) -> str:
     model: Any = _File
     parent, described = _File, None
     for depth, part in enumerate(loc, 1):
+        if part.isdigit() and model is not None:
+            continue  # an item of a list of sections (feeds): the section is still the model
         parent, info = model, model.model_fields.get(part) if model else None
         described = (".".join(loc[:depth]), info.description) if info and info.description else described
-        kinds = (info.annotation, *get_args(info.annotation)) if info else ()
-        model = next((t for t in kinds if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        model = _section_in(info.annotation) if info else None
     where = ".".join(loc)
     if error["type"] == "extra_forbidden":
         known = list(parent.model_fields) if parent else []
@@ -230,6 +301,17 @@ def _describe(error: Any) -> str:
     if error["type"] not in MESSAGES:
         return f"{where} is not valid: {error['msg']}"  # pydantic's words, which do not quote the value
     return f"{where} {MESSAGES[error['type']].format(input=error.get('input'), **error.get('ctx', {}))}"
+
+
+def _section_in(annotation: Any) -> type[BaseModel] | None:
+    """The section model a field holds, itself or inside a list, an Optional or an Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for inner in get_args(annotation):
+        found = _section_in(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def _path(value: str | None, base: Path) -> Path | None:

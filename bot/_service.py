@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,15 @@ from index import (
     TranslationPlan,
     Upload,
     add_article,
+    article_path,
     load_and_translate,
     load_corpus,
     prepare_article,
     take_out_article,
     untranslated_passages,
 )
+from index.curation import add_articles
+from index.intake.address import address_key, corpus_addresses
 
 from ._config import Config
 
@@ -67,6 +70,16 @@ class AddReport:
 
     prepared: PreparedArticle
     reload: ReloadReport
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """Articles added together (a feed poll's), and the one reload that followed; None when none was added."""
+
+    added: tuple[PreparedArticle, ...]
+    skipped: tuple[tuple[PreparedArticle, str], ...]
+    """Articles left out because the corpus gained their id or address meanwhile, and why."""
+    reload: ReloadReport | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +180,7 @@ class AnswerService:
                 detector=current.detector,
                 max_bytes=self.max_upload_bytes,
                 fields=fields,
+                existing_urls=corpus_addresses(current.corpus.articles),
             )
             reports: list[ReloadReport] = []
             try:
@@ -177,6 +191,32 @@ class AnswerService:
                 message = f"the corpus has a file {prepared.article.id}.md that is not loaded yet; /reload first"
                 raise CorpusError([Problem(Path(upload.name), None, message)]) from None
             return AddReport(prepared, reports[0])
+
+    def add_articles(self, prepared: Sequence[PreparedArticle]) -> BatchReport:
+        """Save prepared articles together, translate them, reindex and swap once; all or none stays saved."""
+        with self._reload_lock:
+            started = time.perf_counter()
+            corpus = self._engine.corpus
+            ids, urls = {a.id for a in corpus.articles}, corpus_addresses(corpus.articles)
+            kept: list[PreparedArticle] = []
+            skipped: list[tuple[PreparedArticle, str]] = []
+            for item in prepared:
+                article = item.article
+                duplicate = urls.get(address_key(article.url)) if article.url else None
+                if article.id in ids or article_path(self.corpus_dir, article.id).exists():
+                    skipped.append((item, f"an article with id {article.id} was added meanwhile"))
+                elif duplicate is not None:
+                    skipped.append((item, f"already in the corpus as {duplicate}"))
+                else:
+                    kept.append(item)
+                    ids.add(article.id)
+                    if article.url:
+                        urls[address_key(article.url)] = article.id
+            if not kept:
+                return BatchReport((), tuple(skipped), None)
+            reports: list[ReloadReport] = []
+            add_articles(self.corpus_dir, kept, self.translation, use=lambda c: reports.append(self._swap(c, started)))
+            return BatchReport(tuple(kept), tuple(skipped), reports[0])
 
     def remove_article(self, article_id: str) -> RemoveReport:
         """Move an article out of the corpus and swap in the index without it; KeyError if there is none."""

@@ -12,7 +12,7 @@ exactly the same thing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +124,35 @@ def add_article(
     save_article(root, article_id, prepared.markdown)
     with _undo_on_failure(lambda: discard_article(root, article_id)):
         change = load_and_translate(root, plan, articles={article_id}, progress=progress)
+        if use is not None:
+            use(change)
+        return change
+
+
+def add_articles(
+    root: Path,
+    prepared: Sequence[PreparedArticle],
+    plan: TranslationPlan | None,
+    *,
+    progress: Progress | None = None,
+    use: Callable[[Change], object] | None = None,
+) -> Change:
+    """Save several articles (a feed poll's), translate them, load once and ``use`` the result once;
+    on any failure none of them stays saved."""
+    ids = [p.article.id for p in prepared]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"two of the articles to add have the same id: {sorted(ids)}")
+    saved: list[str] = []
+
+    def undo() -> None:
+        for article_id in saved:
+            discard_article(root, article_id)
+
+    with _undo_on_failure(undo):
+        for article in prepared:
+            save_article(root, article.article.id, article.markdown)
+            saved.append(article.article.id)
+        change = load_and_translate(root, plan, articles=set(ids), progress=progress)
         if use is not None:
             use(change)
         return change

@@ -347,9 +347,8 @@ async def _read(
     media, charset = parse_content_type(response.headers.get("content-type", ""))
     if media not in accept:
         shown = media or "no content type"
-        raise FetchError(
-            "content_type", original, f"is {shown}, not {' or '.join(sorted(accept & PAGE_TYPES) or accept)}"
-        )
+        wanted = " or ".join(sorted(accept)) if set(accept) <= PAGE_TYPES else "an RSS or Atom feed"
+        raise FetchError("content_type", original, f"is {shown}, not {wanted}")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_bytes:
         raise FetchError("too_big", original, f"is {_size(int(declared))}; the limit is {_size(settings.max_bytes)}")
