@@ -35,7 +35,7 @@ PUBLIC_ADDRESS = "93.184.215.14"
 PAGE = b"<html><body><article><p>Het bloemencorso trok zaterdag veel bezoekers.</p></article></body></html>"
 
 
-def PUBLIC(host: str) -> list[str]:  # noqa: N802 - a constant-like table
+def PUBLIC(host: str) -> list[str]:
     if host.endswith(".test"):
         return [PUBLIC_ADDRESS]
     raise OSError("unknown host (the tests resolve only .test names)")
@@ -49,7 +49,9 @@ def client_for(handler: Callable[[httpx.Request], object], settings: FetchSettin
     return make_client(settings, transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
 
 
-async def get(url: str, handler: Callable[[httpx.Request], object], settings: FetchSettings | None = None, **kw: object):  # type: ignore[no-untyped-def]
+async def get(  # type: ignore[no-untyped-def]
+    url: str, handler: Callable[[httpx.Request], object], settings: FetchSettings | None = None, **kw: object
+):
     settings = settings or FetchSettings()
     async with client_for(handler, settings) as client:
         return await fetch(url, client, settings, resolver=PUBLIC, **kw)  # type: ignore[arg-type]
@@ -72,7 +74,9 @@ async def test_a_redirect_chain_is_followed_one_step_at_a_time() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         target = hops.get(request.url.path)
-        return httpx.Response(301 if request.url.path == "/a" else 302, headers={"Location": target}) if target else html()
+        if target is None:
+            return html()
+        return httpx.Response(301 if request.url.path == "/a" else 302, headers={"Location": target})
 
     fetched = await get("http://news.test/a", handler)
     assert fetched.url == "https://www.news.test/final?x=1"
