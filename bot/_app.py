@@ -30,7 +30,7 @@ from telegram.request import BaseRequest
 
 from index import CorpusError
 
-from . import _admin, _chat, _curate, _inline
+from . import _admin, _chat, _curate, _feeds, _inline
 from ._config import Config
 from ._errors import on_error
 from ._i18n import strings
@@ -64,12 +64,19 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("reload", _admin.reload_command))
     app.add_handler(CommandHandler("stats", _admin.stats_command))
     app.add_handler(CommandHandler("remove", _curate.remove_command))
+    app.add_handler(CommandHandler("add", _curate.add_command))
+    app.add_handler(CommandHandler("feeds", _feeds.feeds_command))
     app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(_curate.on_remove_choice, pattern=r"^rm:"))
     app.add_handler(CallbackQueryHandler(_chat.on_unknown_callback))
     app.add_handler(InlineQueryHandler(_inline.inline_query))
+    # An admin's bare link adds its article; anyone else's link is a question (the next handler).
+    admins = filters.User(user_id=runtime_of(app).config.admins, allow_empty=False)
+    app.add_handler(
+        MessageHandler(fresh & private & admins & filters.TEXT & ~filters.COMMAND & _curate.BARE_LINK, _curate.on_link)
+    )
     app.add_handler(MessageHandler(fresh & private & filters.TEXT & ~filters.COMMAND, _chat.on_private_text))
     app.add_handler(MessageHandler(fresh & groups & filters.TEXT & ~filters.COMMAND, _chat.on_group_text))
     app.add_handler(MessageHandler(fresh & private & filters.Document.ALL, _curate.on_document))
@@ -91,6 +98,7 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         )
     # The index and the model are long-lived: keep the garbage collector from rescanning them
     # (a full collection over them pauses the event loop for ~100 ms under load).
+    _feeds.schedule_feeds(app)
     gc.freeze()
     engine = rt.service.engine
     log.info(

@@ -6,6 +6,12 @@
   corpus loader, saved, machine-translated when a service is configured, and
   indexed; the reply shows how it was split into passages, or every problem
   (and then nothing was saved). Files from anyone else are ignored.
+- Send the bot a link in a private chat (a message whose first line is the
+  address), or ``/add URL``: the page is fetched (see
+  :mod:`index.intake.fetch` for the limits and address checks), its article and
+  metadata are extracted, and it is added exactly as an uploaded page is. Lines
+  after the address give fields, as a caption does. A link from anyone but an
+  admin is an ordinary question (the handler's filter only matches admins).
 - ``/remove <id>`` asks for confirmation with a button, then moves the article
   out of the corpus (into ``.removed/``) and reindexes.
 """
@@ -17,15 +23,27 @@ import gc
 import logging
 import time
 
-from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
+from telegram import (
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.constants import FileSizeLimit, MessageLimit, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, filters
 
 from index import CorpusError, Rendition, Upload, human_sizes
+from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplicate, page_label
+from index.intake.fetch import FetchError
+from index.intake.link import fetch_upload
 
 from ._admin import problem_list, refuse_unless_admin, translation_lines
 from ._compose import escape, passage_preview, shorten
+from ._feeds import fetcher_of
 from ._i18n import Strings
 from ._memory import parse_remove, remove_data
 from ._runtime import Runtime, interface_strings, runtime
@@ -92,6 +110,10 @@ def added_text(report: AddReport, s: Strings) -> str:
     if report.prepared.detected_language:
         language = s("upload_detected_language", language=language)
     remarks = [f"<i>{escape(remark)}</i>" for remark in report.prepared.remarks]
+    if report.prepared.from_page:
+        names = s.raw("page_field_names")
+        fields = ", ".join(str(names.get(name, name)) for name in report.prepared.from_page)
+        remarks.insert(0, s("link_from_page", fields=escape(fields)))
     tail = "\n".join([*remarks, *translation_lines(report.reload, s)])
 
     def text(passage_lines: list[str]) -> str:
@@ -115,6 +137,95 @@ def added_text(report: AddReport, s: Strings) -> str:
         shown -= 1
         lines = [*every[:shown], s("upload_more_passages", count=len(every) - shown)]
     return text(lines)
+
+
+class _BareLink(filters.MessageFilter):
+    """A message whose first line is a link Telegram marked (a ``url`` entity), and nothing else."""
+
+    def filter(self, message: Message) -> bool:
+        return link_and_fields(message) is not None
+
+
+BARE_LINK = _BareLink(name="bare link")
+
+
+def link_and_fields(message: Message) -> tuple[str, str] | None:
+    """(address, the lines after it) when the message's first line is one ``url`` entity; None otherwise."""
+    text = message.text or ""
+    first, _, rest = text.strip().partition("\n")
+    for entity, value in message.parse_entities([MessageEntity.URL]).items():
+        del entity
+        if value.strip() == first.strip():
+            return value.strip(), rest
+    return None
+
+
+async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add the article at a link an admin sent in a private chat (the handler's filter admits only admins)."""
+    message = update.effective_message
+    if message is None or update.edited_message is not None or not runtime(context).is_admin(update.effective_user):
+        return
+    found = link_and_fields(message)
+    if found is not None:
+        await add_link(update, context, *found)
+
+
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add URL (and optional field lines): add the article at a link."""
+    if await refuse_unless_admin(update, context, "/add") or update.effective_message is None:
+        return
+    s = interface_strings(update, context)
+    text = update.effective_message.text or ""
+    after = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    first, _, rest = after.strip().partition("\n")
+    url = first.strip()
+    if not url:
+        await reply_html(update.effective_message, s("add_usage"))
+        return
+    await add_link(update, context, url, rest)
+
+
+async def add_link(update: Update, context: ContextTypes.DEFAULT_TYPE, url: str, caption: str) -> None:
+    """Fetch ``url``, extract and validate its article, add it and reply as to an upload; or say what is wrong."""
+    message = update.effective_message
+    if message is None:
+        return
+    rt = runtime(context)
+    s = interface_strings(update, context)
+    shown = escape(shorten(url, 200))
+    corpus = rt.service.engine.corpus
+    duplicate = find_duplicate(corpus_addresses(corpus.articles), url)
+    if duplicate is not None:
+        await reply_html(message, s("link_duplicate", url=shown, id=escape(duplicate[0])))
+        return
+    await reply_html(message, s("link_fetching", url=shown))
+    fetcher = fetcher_of(context.bot_data)
+    try:
+        async with fetcher.client() as client:
+            upload = await fetch_upload(url, client, fetcher.settings, resolver=fetcher.resolver, caption=caption)
+    except FetchError as exc:
+        log.info("link to %s not fetched: %s", page_label(url), exc.kind)
+        await reply_html(message, s("link_failed", url=shown, reason=escape(str(exc))))
+        return
+    name = page_label(upload.url or url)
+    try:
+        report = await rt.off_loop(rt.service.add_article, upload)
+    except AlreadyInCorpus as exc:
+        await reply_html(message, s("link_duplicate", url=escape(shorten(exc.url, 200)), id=escape(exc.article_id)))
+        return
+    except CorpusError as exc:
+        log.info("link to %s refused: %d problem(s)", name, len(exc.problems))
+        problems = problem_list(exc, rt.service.corpus_dir)
+        await reply_html(message, s("upload_problems", name=escape(name), problems=problems))
+        return
+    except OSError as exc:
+        log.warning("link to %s failed: %s", name, exc)
+        await reply_html(message, s("upload_problems", name=escape(name), problems=escape(str(exc))))
+        return
+    gc.freeze()  # the new index is long-lived (see post_init)
+    rt.save_stats()
+    log.info("article %s added from a link (%d passages)", report.prepared.article.id, len(report.prepared.passages))
+    await reply_html(message, added_text(report, s))
 
 
 def _passage_line(number: int, passage: Rendition, s: Strings) -> str:

@@ -194,9 +194,9 @@ def prepare_article(
         given, blocks, page, upload.url, existing_ids, detector, shown, problems, remarks_list, from_page
     )
     if existing_urls:
-        duplicate = find_duplicate(
-            existing_urls, meta.get("url") if meta else None, upload.url, upload.requested_url
-        )
+        given_url = given["url"].value if "url" in given else None
+        canonical = page.canonical_url if page is not None and given_url is None else None
+        duplicate = find_duplicate(existing_urls, given_url, canonical, upload.url, upload.requested_url)
         if duplicate is not None:
             raise AlreadyInCorpus(*duplicate)
     if problems or meta is None:
