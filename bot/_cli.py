@@ -6,13 +6,15 @@ Usage::
     python bot.py --console                    # chat with the bot in the terminal
     python bot.py ask [--json] [--lang LANG] [--hint LANG] [--corpus DIR] [-k N] [QUESTION ...]
     python bot.py corpus check [DIR]
-    python bot.py corpus add FILE [--source S --title T --published YYYY-MM-DD --url U ...] [--corpus DIR]
+    python bot.py corpus add FILE|URL [--source S --title T --published YYYY-MM-DD --url U ...] [--corpus DIR]
+    python bot.py corpus poll [--corpus DIR]      # poll the configured feeds once
     python bot.py corpus translate [--lang LANG ...] [--corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import logging
@@ -36,6 +38,12 @@ from index import (
     prepare_article,
     untranslated_passages,
 )
+from index.curation import add_articles
+from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplicate
+from index.intake.feeds import FeedStore, PollReport, poll_feeds
+from index.intake.fetch import FetchError, FetchSettings, make_client
+from index.intake.link import fetch_upload
+from index.intake.upload import PreparedArticle
 
 from ._compose import answer_text, passage_preview
 from ._config import Config, ConfigError, load_config
@@ -73,10 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         "service is configured, machine-translate it. The metadata of a .txt or .html file comes from "
         "the options below (a .md file carries its own front matter). A running bot serves it after /reload.",
     )
-    add.add_argument("file", type=Path, help="the article file")
+    add.add_argument("file", help="the article file, or the address (http/https) of its page")
     for name in CAPTION_FIELDS:
         add.add_argument(f"--{name}", help=f"the article's {name}")
     add.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
+    poll = corpus_commands.add_parser(
+        "poll",
+        help="poll the configured feeds once and add their new articles (see config.example.yaml, feeds)",
+        description="Read every configured feed, fetch each new entry's page and add it, as the bot's feed job "
+        "does (same state file, so entries added here are not added again by the bot). A running bot serves "
+        "the articles after /reload.",
+    )
+    poll.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
     translate = corpus_commands.add_parser(
         "translate", help="machine-translate every passage that has no translation (needs translation.url)"
     )
@@ -99,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command == "corpus" and args.corpus_command == "add":
             return add_to_corpus(args, config)
+        if args.command == "corpus" and args.corpus_command == "poll":
+            return poll_feeds_once(args, config)
         if args.command == "corpus":
             return translate_corpus(args, config)
         if args.command == "ask":
@@ -144,20 +162,39 @@ def check_corpus(directory: Path) -> int:
 def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
     """Check, save and translate one article file, as an admin's upload does."""
     root = args.corpus or config.corpus
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        print(f"{args.file}: cannot be read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
     fields = {name: getattr(args, name) for name in CAPTION_FIELDS if getattr(args, name) is not None}
     corpus = load_corpus(root)
-    prepared = prepare_article(
-        Upload(args.file.name, data),
-        existing_ids={a.id for a in corpus.articles},
-        detector=LanguageDetector(),
-        max_bytes=config.max_upload_bytes,
-        fields=fields or None,
-    )
+    existing_urls = corpus_addresses(corpus.articles)
+    if str(args.file).startswith(("http://", "https://")):
+        duplicate = find_duplicate(existing_urls, args.file)
+        if duplicate is not None:
+            print(f"Already in the corpus: {args.file} is {duplicate[0]}; nothing was added.", file=sys.stderr)
+            return 1
+        settings = _fetch_settings(config)
+        try:
+            upload = asyncio.run(_fetch_page(args.file, settings))
+        except FetchError as exc:
+            print(f"{args.file}: cannot be fetched: {exc}", file=sys.stderr)
+            return 1
+    else:
+        path = Path(args.file)
+        try:
+            upload = Upload(path.name, path.read_bytes())
+        except OSError as exc:
+            print(f"{path}: cannot be read: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    try:
+        prepared = prepare_article(
+            upload,
+            existing_ids={a.id for a in corpus.articles},
+            detector=LanguageDetector(),
+            max_bytes=config.max_upload_bytes,
+            fields=fields or None,
+            existing_urls=existing_urls,
+        )
+    except AlreadyInCorpus as exc:
+        print(f"Already in the corpus: {exc.url} is {exc.article_id}; nothing was added.", file=sys.stderr)
+        return 1
     plan = translation_plan(config)
     bar = ProgressBar("translating")
     try:
@@ -168,6 +205,8 @@ def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
             plan.translator.close()
     article = prepared.article
     detected = " (detected)" if prepared.detected_language else ""
+    if prepared.from_page:
+        print(f"From the page: {', '.join(prepared.from_page)}")
     print(f"Added {article.id}: {article.title!r}, {article.source}, {article.published}, {article.language}{detected}")
     print(f"  saved as {article_path(root, article.id)}, {len(prepared.passages)} passages:")
     for number, passage in enumerate(prepared.passages, 1):
@@ -178,6 +217,73 @@ def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
         "A running bot serves the article after /reload."
     )
     return 0
+
+
+def _fetch_settings(config: Config) -> FetchSettings:
+    return FetchSettings(
+        max_bytes=config.max_upload_bytes, timeout=config.fetch_timeout, allow_private=config.allow_private_addresses
+    )
+
+
+async def _fetch_page(url: str, settings: FetchSettings) -> Upload:
+    async with make_client(settings) as client:
+        return await fetch_upload(url, client, settings)
+
+
+def poll_feeds_once(args: argparse.Namespace, config: Config) -> int:
+    """Poll every configured feed once, add what is new in one batch, with a progress bar; exit 1 on feed errors."""
+    if not config.feeds:
+        print("No feeds are configured: list them under feeds: in the configuration (see config.example.yaml).")
+        return 2
+    root = args.corpus or config.corpus
+    corpus = load_corpus(root)
+    plan = translation_plan(config)
+    settings = _fetch_settings(config)
+    store = FeedStore(config.persistence.with_name("feeds.json") if config.persistence else None)
+    bar = ProgressBar("entries")
+    changes: list[Change] = []
+
+    async def add(prepared: list[PreparedArticle]) -> Change:
+        change = await asyncio.to_thread(add_articles, root, prepared, plan)
+        changes.append(change)
+        return change
+
+    async def run() -> PollReport:
+        async with make_client(settings) as client:
+            return await poll_feeds(
+                config.feeds,
+                store,
+                client=client,
+                settings=settings,
+                existing_ids={a.id for a in corpus.articles},
+                existing_urls=corpus_addresses(corpus.articles),
+                detector=LanguageDetector(),
+                add=add,
+                progress=bar,
+            )
+
+    try:
+        report = asyncio.run(run())
+    finally:
+        bar.close()
+        if plan is not None:
+            plan.translator.close()
+    for spec in config.feeds:
+        state = store.state(spec.url)
+        status = f"error: {report.errors[spec.url]}" if spec.url in report.errors else "ok"
+        unchanged = " (not modified)" if spec.url in report.not_modified else ""
+        print(f"{spec.url}: {state.last_added} added{unchanged}; {status}")
+    for item in report.added:
+        print(f"  added {item.article_id}: {item.title!r} ({item.source})")
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.entry!r}: {skipped.reason}")
+    if changes:
+        _print_translation(changes[-1], config)
+        print(
+            f"Corpus: {len(changes[-1].corpus.articles)} articles, {len(changes[-1].corpus.passages)} passages. "
+            "A running bot serves the new articles after /reload."
+        )
+    return 1 if report.errors else 0
 
 
 def translate_corpus(args: argparse.Namespace, config: Config) -> int:
