@@ -22,6 +22,7 @@ DATA = Path(__file__).resolve().parent / "data"
 RESULT_FIELDS = {
     "article_id", "passage_index", "source", "title", "url", "published",
     "language", "text", "translation", "translation_method", "score",
+    "highlights", "translation_highlights", "also_reported_by",
 }  # fmt: skip
 
 
@@ -49,6 +50,9 @@ class HashingEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1
         return out / norms
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
 
 
 @pytest.fixture(scope="session")

@@ -189,12 +189,13 @@ async def test_an_answer_too_long_for_one_message_is_cut_cleanly(
     root = tmp_path / "corpus"
     (root / "articles").mkdir(parents=True)
     long = " ".join(["The Space was delayed by a massive DDoS attack on X, Musk said <again> & again."] * 40)
-    for i in range(4):
-        (root / "articles" / f"long-{i}.md").write_text(
-            f'---\nid: long-{i}\ntitle: "T{i}"\nsource: "S{i}"\nurl: ""\npublished: 2024-08-13\nlanguage: en\n---\n'
-            f"{long} {i}\n",
-            encoding="utf-8",
-        )
+    # Four long paragraphs of one article: passages of one article never fold into each other as corroboration.
+    (root / "articles" / "long.md").write_text(
+        '---\nid: long\ntitle: "T"\nsource: "S"\nurl: ""\npublished: 2024-08-13\nlanguage: en\n---\n'
+        + "\n\n".join(f"{long} {i}" for i in range(4))
+        + "\n",
+        encoding="utf-8",
+    )
     engine = Engine.build(load_corpus(root), embedder=HashingEmbedder(), detector=detector)
     bot_app = application(bot_config(tmp_path), AnswerService(engine, corpus_dir=root, cache_dir=None), fake)
     await bot_app.initialize()

@@ -7,6 +7,32 @@ from typing import Any
 
 from ..languages import SUPPORTED
 
+Span = tuple[int, int]
+"""``[start, end)`` character offsets into a text (Python indices, end exclusive)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Corroboration:
+    """A passage of another article that reports the same thing as a result."""
+
+    article_id: str
+    passage_index: int
+    source: str
+    title: str
+    url: str
+    text: str
+    """That passage's verbatim original."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "passage_index": self.passage_index,
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "text": self.text,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -26,6 +52,17 @@ class Result:
     """The passage in the answer language; None when the original already is, or when no translation exists."""
     translation_method: str | None
     score: float
+    highlights: tuple[Span, ...] = ()
+    """The sentences of ``text`` that answer the question; empty when none stands out."""
+    translation_highlights: tuple[Span, ...] = ()
+    """Their counterparts in ``translation`` (empty when there is no translation)."""
+    also_reported_by: tuple[Corroboration, ...] = ()
+    """Passages of other articles saying the same thing, folded into this result."""
+
+    @property
+    def shown_highlights(self) -> tuple[Span, ...]:
+        """The highlights of ``shown_text``."""
+        return self.translation_highlights if self.translation is not None else self.highlights
 
     @property
     def shown_text(self) -> str:
@@ -49,6 +86,11 @@ class Result:
             "translation": self.translation,
             "translation_method": self.translation_method,
             "score": round(self.score, 6),
+            "highlights": [list(span) for span in self.highlights],
+            "translation_highlights": (
+                None if self.translation is None else [list(span) for span in self.translation_highlights]
+            ),
+            "also_reported_by": [c.to_json() for c in self.also_reported_by],
         }
 
 

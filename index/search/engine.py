@@ -1,11 +1,16 @@
-"""The answer engine: hybrid cross-lingual retrieval with abstention.
+"""The answer engine: hybrid cross-lingual retrieval, answering sentences, corroboration, abstention.
 
 Every passage is indexed in every language it exists in. A question is
-analysed in its own language and scored two ways, BM25 over the analysed
-terms and cosine over multilingual sentence embeddings; each way scores
-passages by their best-matching language version, and the two are fused
-(cosine plus max-scaled BM25; reciprocal-rank fusion is kept as a measured
-alternative).
+analysed in its own language and looked up two ways, BM25 over the analysed
+terms and multilingual-e5 vectors, each way taking a passage's best language
+version. The candidates are then scored by evidence
+(:mod:`index.search.evidence`): how close the passage is to the question, how
+close its best sentence is, and how much of the question's vocabulary it
+shares. The best sentence is the highlight, carried into the translation by
+sentence alignment; passages of other articles whose answering sentence says
+the same thing fold into one result as corroboration; and the coverage answers
+only when the leading evidence stands out from how the question scores against
+the corpus at large.
 """
 
 from __future__ import annotations
@@ -18,49 +23,48 @@ from pathlib import Path
 
 import numpy as np
 
-from ..corpus.model import Corpus, Passage
+from ..corpus.model import Corpus, Passage, Rendition
 from ..languages import SUPPORTED, Detection, LanguageDetector
+from .alignment import align, counterpart
 from .analysis import analyzer
-from .answer import Answer, Result
+from .answer import Answer, Corroboration, Result, Span
 from .cache import EmbeddingCache
+from .evidence import Evidence, answer_probability, fused_scores
 from .lexical import LexicalIndex
-from .semantic import Embedder, UniversalSentenceEncoder, VectorIndex, normalize_rows, top_k
+from .semantic import Embedder, MultilingualE5, UniversalSentenceEncoder, VectorIndex, top_k
+from .sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Tuning knobs, each measured on the development questions (see README)."""
+    """Tuning knobs; the weights are fitted by ``bench/fit_ranking.py`` on our own calibration corpora."""
 
     candidates: int = 50
-    """How deep each ranking goes before fusion."""
-    fusion: str = "score"
-    """"rrf" (reciprocal-rank fusion) or "score" (cosine plus max-scaled BM25), see README."""
-    rrf_k: int = 60
-    """The reciprocal-rank-fusion constant (the usual 60)."""
-    lexical_weight: float = 0.2
-    semantic_weight: float = 1.0
-    min_similarity: float = 0.30
-    """A leading passage this close (cosine) to the question answers it..."""
-    min_shared_rare_terms: float = 0.95
-    """...and so does one sharing terms with the question whose IDF adds up to this share of the
-    largest possible IDF of one term (in practice two or more rare terms: names, figures)."""
-    abstention_depth: int = 5
-    embed_translations: bool = False
-    """Embed translations too, not just originals (measured worse with USE; see README)."""
-    duplicate_similarity: float = 0.85
-    """Passages of different articles this close are near-duplicates (corroboration)."""
-    duplicates_per_page: int = 2
+    """How deep each ranking goes before the evidence is weighed."""
+    embed_translations: bool = True
+    """Embed translations too, not just originals: a passage counts by its best language version."""
+    passage_weight: float = 0.5
+    sentence_weight: float = 1.5
+    lexical_weight: float = 0.0
+    """BM25, relative to this question's best (fitted to nothing: coverage does its work better)."""
+    coverage_weight: float = 0.2
+    answer_bias: float = -33.5284
+    answer_weights: tuple[float, ...] = (42.0022, -3.4658, -0.0687, 0.4375, -1.1526, 4.3418, -0.9631)
+    """Logistic weights of :func:`index.search.evidence.answer_features`; empty means always answer."""
+    min_answer_probability: float = 0.4068
+    calibrated_for: str = "e5-small-"
+    """The embedder (name prefix) the abstention model was fitted with. With any other, the coverage
+    answers when the leading passages share vocabulary with the question, as a plain search would."""
+    background_sentences: int = 256
+    """How many sentences of the corpus, drawn once at random, stand for "the corpus at large"."""
+    corroboration_similarity: float = 0.6
+    """A sentence this close (USE cosine) to another article's answering sentence reports the same thing:
+    on the calibration corpus, pairs above it were the same fact in two outlets, pairs below mostly not."""
+    highlight_context_weight: float = 0.0
+    """How much a sentence's predecessor counts when choosing the highlight (see Evidence.highlighted_rows)."""
     more_results: int = 9
-
-
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    passage: int
-    fused: float
-    similarity: float
-    lexical: float
 
 
 @dataclass
@@ -71,23 +75,55 @@ class BuildStats:
     cache_note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Sentences:
+    """Sentences of every passage's original, stored passage by passage."""
+
+    spans: np.ndarray
+    """(n, 2) character offsets into the passage's original text."""
+    starts: np.ndarray
+    """Passage i's sentences are rows starts[i]:starts[i + 1]."""
+    vectors: np.ndarray
+    """Retrieval (e5) vectors, one row per sentence."""
+    echoes: np.ndarray
+    """Cross-lingual (USE) vectors, for corroboration and alignment."""
+
+    def of(self, passage: int) -> range:
+        return range(int(self.starts[passage]), int(self.starts[passage + 1]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Alignment:
+    spans: list[tuple[int, int]]
+    """The translation's sentences."""
+    beads: list[tuple[tuple[int, ...], tuple[int, ...]]]
+
+
 @dataclass
 class Engine:
     """An index over one corpus; immutable once built, safe to share between threads."""
 
     corpus: Corpus
     embedder: Embedder
+    aligner: Embedder
     detector: LanguageDetector
     settings: Settings
     lexical: LexicalIndex
     vectors: VectorIndex
+    """One e5 vector per embedded language version of a passage."""
     doc_passage: np.ndarray
     """For each lexical document (a passage in one language), its passage number."""
     passage_starts: np.ndarray
     """Where each passage's documents begin (they are stored contiguously)."""
     vector_passage: np.ndarray
-    """For each embedded text, its passage number."""
-    passage_vectors: np.ndarray
+    """For each embedded text, its passage number (stored contiguously too)."""
+    vector_starts: np.ndarray
+    sentences: _Sentences
+    background: np.ndarray
+    """Sentence vectors standing for the corpus at large."""
+    alignments: dict[tuple[int, str], _Alignment]
+    readable_share: dict[str, float]
+    """For each language, the share of passages that can be read in it (original or translation)."""
     stats: BuildStats = field(default_factory=BuildStats)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -98,36 +134,80 @@ class Engine:
         *,
         cache_dir: Path | None = None,
         embedder: Embedder | None = None,
+        aligner: Embedder | None = None,
         detector: LanguageDetector | None = None,
         settings: Settings | None = None,
     ) -> Engine:
-        """Index ``corpus``, reusing cached embeddings for texts seen before."""
+        """Index ``corpus``, reusing cached embeddings for texts seen before.
+
+        ``embedder`` finds passages (multilingual-e5 by default); ``aligner`` matches sentences across
+        languages (USE by default, or ``embedder`` when only that is given, as tests do).
+        """
         started = time.perf_counter()
-        embedder = embedder or UniversalSentenceEncoder()
+        aligner = aligner or embedder or UniversalSentenceEncoder()
+        embedder = embedder or MultilingualE5()
         detector = detector or LanguageDetector()
         settings = settings or Settings()
-        docs = [(i, r) for i, p in enumerate(corpus.passages) for r in p.renditions()]
+        passages = corpus.passages
+        docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
         doc_passage = np.array([i for i, _ in docs], dtype=np.int64)
-        passage_starts = np.flatnonzero(np.r_[True, doc_passage[1:] != doc_passage[:-1]]) if len(docs) else doc_passage
         lexical = LexicalIndex([analyzer(r.language).terms(r.text) for _, r in docs])
         embedded_docs = [(i, r) for i, r in docs if settings.embed_translations or r.method is None]
         vector_passage = np.array([i for i, _ in embedded_docs], dtype=np.int64)
+
+        spans = [_body_sentences(p.original) for p in passages]
+        sentence_texts = [p.text[a:b] for p, found in zip(passages, spans, strict=True) for a, b in found]
+        translated = [(i, lang, r) for i, p in enumerate(passages) for lang, r in sorted(p.translations.items())]
+        translated_spans = [_body_sentences(r) for _, _, r in translated]
+        translated_texts = [
+            r.text[a:b] for (_, _, r), found in zip(translated, translated_spans, strict=True) for a, b in found
+        ]
+
         cache = EmbeddingCache(cache_dir, embedder.name)
         note = cache.rebuilt_reason
-        vectors, embedded = cache.embed([r.text for _, r in embedded_docs], embedder.embed)
-        passage_vectors = _mean_by_group(vectors, vector_passage, len(corpus.passages))
-        stats = BuildStats(time.perf_counter() - started, len(docs), embedded, note)
+        texts = [r.text for _, r in embedded_docs] + sentence_texts
+        vectors, embedded = cache.embed(texts, embedder.embed)
+        vectors = vectors.reshape(len(texts), -1)
+        doc_vectors, sentence_vectors = vectors[: len(embedded_docs)], vectors[len(embedded_docs) :]
+        echo_cache = EmbeddingCache(cache_dir, aligner.name)
+        note = note or echo_cache.rebuilt_reason
+        echoes, echoed = echo_cache.embed(sentence_texts + translated_texts, aligner.embed)
+        sentence_echoes, translation_echoes = echoes[: len(sentence_texts)], echoes[len(sentence_texts) :]
+
+        counts = np.array([len(found) for found in spans], dtype=np.int64)
+        sentences = _Sentences(
+            spans=np.array([s for found in spans for s in found], dtype=np.int64).reshape(-1, 2),
+            starts=np.r_[0, np.cumsum(counts)],
+            vectors=sentence_vectors,
+            echoes=sentence_echoes.reshape(len(sentence_texts), -1),
+        )
+        alignments: dict[tuple[int, str], _Alignment] = {}
+        offset = 0
+        for (passage, language, _), found in zip(translated, translated_spans, strict=True):
+            rows = sentences.of(passage)
+            beads = align(sentences.echoes[rows.start : rows.stop], translation_echoes[offset : offset + len(found)])
+            alignments[passage, language] = _Alignment(found, beads)
+            offset += len(found)
+
+        drawn = min(settings.background_sentences, len(sentence_texts))
+        sample = np.random.default_rng(0).choice(len(sentence_texts), size=drawn, replace=False)
+        stats = BuildStats(time.perf_counter() - started, len(docs), embedded + echoed, note)
         return cls(
             corpus=corpus,
             embedder=embedder,
+            aligner=aligner,
             detector=detector,
             settings=settings,
             lexical=lexical,
-            vectors=VectorIndex(vectors),
+            vectors=VectorIndex(doc_vectors),
             doc_passage=doc_passage,
-            passage_starts=passage_starts,
+            passage_starts=_run_starts(doc_passage, len(passages)),
             vector_passage=vector_passage,
-            passage_vectors=passage_vectors,
+            vector_starts=_run_starts(vector_passage, len(passages)),
+            sentences=sentences,
+            background=sentences.vectors[np.sort(sample)],
+            alignments=alignments,
+            readable_share=_readable_share(passages),
             stats=stats,
         )
 
@@ -140,127 +220,141 @@ class Engine:
         question = " ".join(question.split())
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
-        if not question:
-            return Answer(question, answer_language, False, (), detection.detected)
+        if not any(ch.isalnum() for ch in question) or not self.corpus.passages:
+            return Answer(question, answer_language, False, (), detection.detected)  # nothing to look up
         words = analyzer(_analysis_language(detection)).word_forms(question, query=True)
-        ranked = self._rank(question, words)
-        answered = bool(ranked) and self._answerable(words, ranked)
-        if not answered:
+        evidence = self._evidence(question, words, _analysis_language(detection))
+        if evidence is None or not self._answerable(evidence):
             return Answer(question, answer_language, False, (), detection.detected)
-        ordered = self._spread_duplicates(ranked, k)
-        results = tuple(self._result(s, answer_language) for s in ordered[: k + self.settings.more_results])
-        return Answer(question, answer_language, True, results[:k], detection.detected, results[k:])
+        results = self._fold(evidence, k + self.settings.more_results, answer_language)
+        return Answer(question, answer_language, True, tuple(results[:k]), detection.detected, tuple(results[k:]))
+
+    def evidence(self, question: str, *, hint: str | None = None) -> Evidence | None:
+        """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting)."""
+        question = " ".join(question.split())
+        if not question or not self.corpus.passages:
+            return None
+        detection = self.detector.detect(question, hint)
+        language = _analysis_language(detection)
+        return self._evidence(question, analyzer(language).word_forms(question, query=True), language)
 
     def embed_query(self, question: str) -> np.ndarray:
         with self._embed_lock:
-            return self.embedder.embed([question])[0]
+            return self.embedder.embed_query(question)
 
-    def _rank(self, question: str, words: list[tuple[str, ...]]) -> list[_Scored]:
+    def _evidence(self, question: str, words: list[tuple[str, ...]], language: str) -> Evidence | None:
+        """Candidates from both rankings, each with its evidence and fused score, best first."""
         settings = self.settings
-        n_passages = len(self.corpus.passages)
-        if n_passages == 0:
-            return []
         terms = [term for forms in words for term in forms]
         # Documents are stored passage by passage, so a passage's best language is a segment maximum.
         doc_scores = self.lexical.scores(terms)
-        one_doc_each = len(self.passage_starts) == len(doc_scores)
-        lexical = doc_scores if one_doc_each else np.maximum.reduceat(doc_scores, self.passage_starts)
+        lexical = np.maximum.reduceat(doc_scores, self.passage_starts[:-1]) if len(doc_scores) else doc_scores
         lexical_top = [int(p) for p in top_k(lexical, settings.candidates) if lexical[p] > 0]
 
         query = self.embed_query(question)
-        rows, sims = self.vectors.search(query, settings.candidates * 8)
-        similarity: dict[int, float] = {}
-        for row, sim in zip(self.vector_passage[rows].tolist(), sims.tolist(), strict=True):
-            similarity.setdefault(row, sim)
-        semantic_top = list(similarity)[: settings.candidates]
+        rows, _ = self.vectors.search(query, settings.candidates * 4)
+        semantic_top = list(dict.fromkeys(self.vector_passage[rows].tolist()))[: settings.candidates]
+        candidates = np.array(list(dict.fromkeys(semantic_top + lexical_top)), dtype=np.int64)
+        if not len(candidates):
+            return None
 
-        candidates = list(dict.fromkeys(semantic_top + lexical_top))
-        missing = [p for p in candidates if p not in similarity]
-        if missing:
-            similarity.update(zip(missing, (self.passage_vectors[missing] @ query).tolist(), strict=True))
-        fused = self._fuse(candidates, similarity, lexical, semantic_top, lexical_top)
-        order = sorted(fused, key=lambda p: (-fused[p], -similarity[p], p))
-        return [_Scored(p, fused[p], similarity[p], float(lexical[p])) for p in order]
+        passage_similarity = _segment_max(self.vectors.rows, query, self.vector_starts, candidates)
+        sentence_rows, sentence_owner = _segment_rows(self.sentences.starts, candidates)
+        sentence_similarity = self.sentences.vectors[sentence_rows] @ query
+        best_sentence = np.full(len(candidates), -1.0, dtype=np.float32)
+        np.maximum.at(best_sentence, sentence_owner, sentence_similarity)
+        no_sentences = np.diff(self.sentences.starts)[candidates] == 0
+        best_sentence[no_sentences] = passage_similarity[no_sentences]
+        top_lexical = float(lexical.max(initial=0.0))
+        coverage = self._coverage(words, candidates)
+        evidence = Evidence(
+            question=query,
+            passages=candidates,
+            passage_similarity=passage_similarity,
+            sentence_similarity=best_sentence,
+            lexical=lexical[candidates] / top_lexical if top_lexical > 0 else np.zeros(len(candidates), np.float32),
+            coverage=coverage,
+            sentence_rows=sentence_rows,
+            sentence_owner=sentence_owner,
+            sentence_scores=sentence_similarity,
+            background=self.background @ query if len(self.background) else np.zeros(1, np.float32),
+            readable=self.readable_share.get(language, 0.0),
+        )
+        return evidence.ranked(fused_scores(evidence, settings))
 
-    def _fuse(
-        self,
-        candidates: list[int],
-        similarity: dict[int, float],
-        lexical: np.ndarray,
-        semantic_top: list[int],
-        lexical_top: list[int],
-    ) -> dict[int, float]:
-        settings = self.settings
-        if settings.fusion == "rrf":
-            fused: dict[int, float] = {}
-            for weight, ranking in ((settings.lexical_weight, lexical_top), (settings.semantic_weight, semantic_top)):
-                for rank, passage in enumerate(ranking):
-                    fused[passage] = fused.get(passage, 0.0) + weight / (settings.rrf_k + rank + 1)
-            return fused
-        # Score fusion: cosine plus BM25 scaled by the best BM25 of this query, so
-        # a lexical list that only matched names weighs little against a strong one.
-        top_lexical = float(lexical.max()) if len(lexical) else 0.0
-        scale = settings.lexical_weight / top_lexical if top_lexical > 0 else 0.0
-        return {p: settings.semantic_weight * similarity[p] + scale * float(lexical[p]) for p in candidates}
+    def _coverage(self, words: list[tuple[str, ...]], passages: np.ndarray) -> np.ndarray:
+        """Per passage, the share of the question's IDF its best language version contains.
 
-    def _answerable(self, question_words: list[tuple[str, ...]], ranked: list[_Scored]) -> bool:
-        """Whether a leading candidate is close enough to the question to quote.
-
-        A passage counts when it is close in meaning, or when it shares rare
-        terms with the question (IDF mass of about two rare terms: names,
-        figures). Cosine alone misses questions that are little more than a
-        name ("Who is Linda Yaccarino?") and confuses short off-topic
-        questions with passages in the same register; shared rare terms
-        settle both.
+        A word counts once, by its best form ("France" may match as "france" or as "franc").
         """
-        settings = self.settings
-        leading = ranked[: settings.abstention_depth]
-        if any(s.similarity >= settings.min_similarity for s in leading):
-            return True
-        # The best lexical matches count too: a name-only question may rank them low on meaning.
-        by_terms = sorted(ranked, key=lambda s: -s.lexical)[: settings.abstention_depth]
-        leading = leading + [s for s in by_terms if s.lexical > 0 and s not in leading]
-        words = set(question_words)
+        words = list(dict.fromkeys(words))
         terms = sorted({term for forms in words for term in forms})
         if not terms:
-            return False
-        passages = np.array([s.passage for s in leading])
-        # Documents are stored passage by passage, so each passage's documents are one sorted run.
-        first = np.searchsorted(self.doc_passage, passages, side="left")
-        last = np.searchsorted(self.doc_passage, passages, side="right")
-        docs = np.concatenate([np.arange(a, b) for a, b in zip(first, last, strict=True)])
-        weighted = self.lexical.presence(terms, docs) * self.lexical.idf(terms)  # per document: one language version
+            return np.zeros(len(passages), dtype=np.float32)
+        docs, owner = _segment_rows(self.passage_starts, passages)
+        idf = self.lexical.idf(terms)
+        weighted = self.lexical.presence(terms, docs) * idf
         column = {term: j for j, term in enumerate(terms)}
-        # A word counts once, by its best form ("France" may match as "france" or as "franc").
-        shared = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
-        return bool(shared.max(initial=0.0) >= settings.min_shared_rare_terms * self.lexical.unseen_idf)
+        matched = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
+        total = sum(float(idf[[column[t] for t in forms]].max()) for forms in words)
+        best = np.zeros(len(passages), dtype=np.float64)
+        np.maximum.at(best, owner, matched)
+        return (best / total).astype(np.float32) if total > 0 else best.astype(np.float32)
 
-    def _spread_duplicates(self, ranked: list[_Scored], page: int) -> list[_Scored]:
-        """Keep near-duplicates from different articles, but at most a few on the first page.
-
-        Walks down the ranking filling the first page; a passage with too many
-        near-twins (from other articles) already there waits until after it.
-        """
+    def _answerable(self, evidence: Evidence) -> bool:
         settings = self.settings
-        first_page: list[_Scored] = []
-        deferred: list[_Scored] = []
-        position = 0
-        while len(first_page) < page and position < len(ranked):
-            candidate = ranked[position]
-            position += 1
-            article = self.corpus.passages[candidate.passage].article.id
-            others = [s.passage for s in first_page if self.corpus.passages[s.passage].article.id != article]
-            twins = 0
-            if others:
-                similarity = self.passage_vectors[others] @ self.passage_vectors[candidate.passage]
-                twins = int(np.count_nonzero(similarity >= settings.duplicate_similarity))
-            (deferred if twins + 1 > settings.duplicates_per_page else first_page).append(candidate)
-        return first_page + deferred + ranked[position:]
+        if not self.embedder.name.startswith(settings.calibrated_for):
+            return bool(np.max(evidence.coverage[:5]) > 0)
+        if not settings.answer_weights:
+            return True
+        return answer_probability(evidence, settings) >= settings.min_answer_probability
 
-    def _result(self, scored: _Scored, language: str) -> Result:
-        passage: Passage = self.corpus.passages[scored.passage]
+    def _fold(self, evidence: Evidence, limit: int, language: str) -> list[Result]:
+        """Results in order; a passage of another article that says what a better result's answer says folds into it.
+
+        "Says the same" is judged on the cross-lingual sentence vectors: some
+        sentence of the later passage is as close to the earlier result's
+        answering sentence as a translation or close paraphrase would be.
+        """
+        passages = self.corpus.passages
+        kept: list[tuple[int, np.ndarray | None, list[int]]] = []  # candidate, its answer's echo, folded passages
+        for candidate in range(len(evidence.passages)):
+            if len(kept) >= limit:
+                break
+            number = int(evidence.passages[candidate])
+            article = passages[number].article.id
+            rows = self.sentences.of(number)
+            echoes = self.sentences.echoes[rows.start : rows.stop]
+            home = None
+            for leader, answer, folded in kept:
+                if answer is None or not len(echoes) or article == passages[int(evidence.passages[leader])].article.id:
+                    continue
+                if any(passages[p].article.id == article for p in folded):
+                    continue
+                if float(np.max(echoes @ answer)) >= self.settings.corroboration_similarity:
+                    home = folded
+                    break
+            if home is not None:
+                home.append(number)
+                continue
+            sentence = evidence.best_sentence_row(candidate)
+            kept.append((candidate, None if sentence is None else self.sentences.echoes[sentence], []))
+        return [self._result(evidence, candidate, language, folded) for candidate, _, folded in kept]
+
+    def _result(self, evidence: Evidence, candidate: int, language: str, folded: list[int]) -> Result:
+        number = int(evidence.passages[candidate])
+        passage: Passage = self.corpus.passages[number]
         article = passage.article
         translated = passage.translations.get(language) if language != passage.original.language else None
+        marked = evidence.highlighted_rows(candidate, self.settings.highlight_context_weight)
+        rows = self.sentences.of(number)
+        highlights = tuple(_span(self.sentences.spans[row]) for row in marked)
+        translation_highlights: tuple[Span, ...] = ()
+        if translated is not None and marked:
+            alignment = self.alignments.get((number, language))
+            if alignment is not None:
+                mapped = counterpart(alignment.beads, {row - rows.start for row in marked})
+                translation_highlights = tuple(alignment.spans[i] for i in mapped)
         return Result(
             article_id=article.id,
             passage_index=passage.position,
@@ -272,8 +366,34 @@ class Engine:
             text=passage.text,
             translation=translated.text if translated else None,
             translation_method=translated.method if translated else None,
-            score=scored.fused,
+            score=float(evidence.fused[candidate]),
+            highlights=highlights,
+            translation_highlights=translation_highlights,
+            also_reported_by=tuple(_corroboration(self.corpus.passages[p]) for p in folded),
         )
+
+
+def _readable_share(passages: tuple[Passage, ...]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for passage in passages:
+        for rendition in passage.renditions():
+            counts[rendition.language] = counts.get(rendition.language, 0) + 1
+    return {language: count / len(passages) for language, count in counts.items()}
+
+
+def _corroboration(passage: Passage) -> Corroboration:
+    article = passage.article
+    return Corroboration(article.id, passage.position, article.source, article.title, article.url, passage.text)
+
+
+def _body_sentences(rendition: Rendition) -> list[Span]:
+    """Sentences of the passage's body, as offsets into its whole text: a subheading is never highlighted."""
+    offset = len(rendition.text) - len(rendition.body)
+    return [(start + offset, end + offset) for start, end in sentence_spans(rendition.body)]
+
+
+def _span(row: np.ndarray) -> Span:
+    return int(row[0]), int(row[1])
 
 
 def _analysis_language(detection: Detection) -> str:
@@ -281,11 +401,24 @@ def _analysis_language(detection: Detection) -> str:
     return detection.detected or detection.language
 
 
-def _mean_by_group(vectors: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    if len(groups) == n and np.array_equal(groups, np.arange(n)):
-        return vectors  # one vector per passage already (the usual case): share it, don't copy
-    if n == 0 or vectors.size == 0:
-        return np.zeros((n, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
-    sums = np.zeros((n, vectors.shape[1]), dtype=np.float32)
-    np.add.at(sums, groups, vectors)
-    return normalize_rows(sums)
+def _run_starts(owners: np.ndarray, n: int) -> np.ndarray:
+    """For rows stored group by group (``owners`` sorted), where each of the ``n`` groups begins; n + 1 entries."""
+    return np.searchsorted(owners, np.arange(n + 1), side="left")
+
+
+def _segment_rows(starts: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the given groups, and for each row the position of its group in ``groups``."""
+    first, last = starts[groups], starts[groups + 1]
+    lengths = last - first
+    owner = np.repeat(np.arange(len(groups)), lengths)
+    rows = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(first, lengths)
+    return rows.astype(np.int64), owner
+
+
+def _segment_max(vectors_of, query: np.ndarray, starts: np.ndarray, groups: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Per group, the best cosine of its rows with ``query`` (-1 for a group with no rows)."""
+    rows, owner = _segment_rows(starts, groups)
+    best = np.full(len(groups), -1.0, dtype=np.float32)
+    if len(rows):
+        np.maximum.at(best, owner, vectors_of(rows) @ query)
+    return best

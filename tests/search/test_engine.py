@@ -44,16 +44,22 @@ def test_the_answering_passage_is_in_the_top_three(
 ) -> None:
     answer = engine.ask(question)
     assert answer.answered and answer.language == language
-    texts = [normalized(r.text) for r in answer.results]
+    # A corroborating passage folded into a result is found at that result's rank.
+    texts = [normalized(t) for r in answer.results for t in (r.text, *(c.text for c in r.also_reported_by))]
     assert any(normalized(e) in t for t in texts for e in evidence), texts
 
 
-@pytest.mark.parametrize("item", calibration(), ids=lambda q: str(q["q"]))
-def test_abstains_exactly_when_the_coverage_does_not_answer(engine: Engine, item: dict[str, object]) -> None:
-    answer = engine.ask(str(item["q"]))
-    assert answer.answered is item["answerable"]
-    if not answer.answered:
-        assert answer.results == ()
+def test_abstains_when_the_coverage_does_not_answer_and_answers_when_it_does(engine: Engine) -> None:
+    """Our own calibration questions: at least 90% of the unanswerable refused, at most 3% of the answerable."""
+    answered = {str(item["q"]): engine.ask(str(item["q"])) for item in calibration()}
+    refused = [q for q, a in answered.items() if not a.answered]
+    assert all(answered[q].results == () for q in refused)
+    unanswerable = [str(item["q"]) for item in calibration() if not item["answerable"]]
+    answerable = [str(item["q"]) for item in calibration() if item["answerable"]]
+    wrongly_answered = [q for q in unanswerable if q not in refused]
+    wrongly_refused = [q for q in answerable if q in refused]
+    assert len(wrongly_answered) <= 0.10 * len(unanswerable), wrongly_answered
+    assert len(wrongly_refused) <= 0.03 * len(answerable), wrongly_refused
 
 
 def test_results_come_in_the_askers_language_with_the_original(engine: Engine) -> None:
@@ -132,7 +138,10 @@ def write_article(root: Path, article_id: str, language: str, paragraphs: list[s
 SPACE = "The broadcast on X Spaces was delayed for forty minutes by a DDoS attack, Musk said."
 
 
-def test_near_duplicates_are_kept_but_do_not_fill_the_first_page(tmp_path: Path, detector: LanguageDetector) -> None:
+def test_passages_saying_the_same_fold_into_one_result_with_their_sources(
+    tmp_path: Path, detector: LanguageDetector
+) -> None:
+    """Four outlets carry the same sentence: one result names the other three; the page goes to other facts."""
     for i in range(4):
         write_article(
             tmp_path, f"wire-copy-{i}", "en", [SPACE, f"Unrelated paragraph number {i} about the weather in spring."]
@@ -141,16 +150,29 @@ def test_near_duplicates_are_kept_but_do_not_fill_the_first_page(tmp_path: Path,
         tmp_path,
         "own-report",
         "en",
-        ["Musk blamed the delay of the X Spaces broadcast on an attack; engineers doubted it."],
+        ["Why the X Spaces broadcast was late: engineers at the company doubted that story of a DDoS attack."],
     )
     engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
     answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
-    first_page = [r.article_id for r in answer.results]
-    copies = [a for a in first_page if a.startswith("wire-copy")]
-    assert len(copies) == engine.settings.duplicates_per_page
-    assert "own-report" in first_page
-    everything = [r.article_id for r in answer.results + answer.more if r.text == SPACE]
-    assert len(everything) == 4  # all corroborating copies are still there, after the first page
+    first, *rest = answer.results
+    assert first.text == SPACE and first.article_id.startswith("wire-copy")
+    folded = {c.article_id: c for c in first.also_reported_by}
+    assert set(folded) == {f"wire-copy-{i}" for i in range(4)} - {first.article_id}
+    for article_id, corroboration in folded.items():
+        article = next(a for a in engine.corpus.articles if a.id == article_id)
+        assert (corroboration.source, corroboration.title, corroboration.url) == (article.source, article.title, "")
+        assert corroboration.passage_index == 0 and corroboration.text == SPACE
+    assert "own-report" in [r.article_id for r in rest]
+    shown = [r for r in answer.results + answer.more if r.text == SPACE]
+    assert shown == [first]  # a folded passage is not also a result of its own
+    assert first.to_json()["also_reported_by"] == [c.to_json() for c in first.also_reported_by]
+
+
+def test_passages_of_one_article_never_corroborate_each_other(tmp_path: Path, detector: LanguageDetector) -> None:
+    write_article(tmp_path, "repeats", "en", [SPACE, SPACE.replace("forty", "about forty")])
+    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
+    answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
+    assert len(answer.results) == 2 and all(not r.also_reported_by for r in answer.results)
 
 
 def test_the_cache_reuses_vectors_and_embeds_only_what_changed(tmp_path: Path, detector: LanguageDetector) -> None:
@@ -220,12 +242,9 @@ def test_the_inverted_file_index_finds_what_exact_search_finds() -> None:
     assert np.mean(recall) >= 0.9
 
 
-@pytest.mark.parametrize("fusion", ["score", "rrf"])
-def test_both_fusion_methods_find_a_plain_answer(
-    bundled, detector: LanguageDetector, tmp_path: Path, fusion: str
-) -> None:
-    from index import Settings
-
-    engine = Engine.build(bundled, cache_dir=tmp_path, detector=detector, settings=Settings(fusion=fusion))
-    answer = engine.ask("How many simultaneous listeners did Musk say the system was tested with?")
-    assert any("8 juta pendengar" in r.text or "8 millions" in r.text for r in answer.results)
+def test_the_missions_example_is_answered_first_by_the_passage_that_answers_it(engine: Engine) -> None:
+    """"Why was the Space delayed?": the first result says it was a DDoS attack, and highlights that sentence."""
+    for question in ("Why was the Space delayed?", "¿Por qué se retrasó la conversación en X?"):
+        first = engine.ask(question).results[0]
+        marked = " ".join(first.text[a:b] for a, b in first.highlights)
+        assert "ddos" in normalized(marked) or "cyberattaque" in normalized(marked), (question, marked)

@@ -1,0 +1,110 @@
+"""Sentence boundaries inside a passage, as character offsets into the verbatim text.
+
+Passages are news paragraphs in six languages. A sentence ends at ``.``, ``!``,
+``?`` or ``…`` (with any closing quotes or brackets after it) followed by
+space and something that can open a sentence, or at a line break (the La
+Presse timeline keeps a date on its own line). Abbreviations and initials
+("Mr.", "Dr.", "J. D. Vance", "dll.", "z.B.") do not end one. Fragments too
+short to stand alone (a dateline, a lone "2024") are joined to the sentence
+after them, so a highlight is always a readable sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# Words that end with a full stop but rarely end a sentence, lower-cased, in our six languages.
+_ABBREVIATIONS: Final = frozenset(
+    str.split(
+        """
+    mr mrs ms dr prof st jr sr vs etc inc ltd co corp no nr fig approx dept gen gov sen rep
+    mme mlle m me mgr cf env av apr jc
+    dll dsb tsb yth bpk sdr
+    dhr mevr mw jl blz bijv ca
+    bzw evtl ggf hr inkl usw vgl str
+    sra sres srta ud uds pág núm aprox
+    """
+    )
+)
+_MIN_WORDS: Final = 3
+
+# A candidate boundary: terminal punctuation, optional closers, then whitespace.
+_END: Final = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
+_OPENER: Final = re.compile(r"\s+[\"'«“‘„(\[¿¡–—-]*\s?\w", re.UNICODE)
+_TERMINAL: Final = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
+_WORD_BEFORE: Final = re.compile(r"(\w+)\.$", re.UNICODE)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` offsets of each sentence of ``text``, whitespace excluded, in order."""
+    cuts = sorted(set(_line_breaks(text)) | set(_full_stops(text)))
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in [*cuts, len(text)]:
+        span = _trimmed(text, start, cut)
+        start = cut
+        if span is not None:
+            spans.append(span)
+    return _joined_fragments(text, spans)
+
+
+def _line_breaks(text: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"\n", text)]
+
+
+def _full_stops(text: str) -> list[int]:
+    cuts: list[int] = []
+    for match in _END.finditer(text):
+        end = match.end()
+        opener = _OPENER.match(text, end)
+        if opener is None:
+            continue
+        first = text[opener.end() - 1]
+        if first.isalpha() and first.islower():
+            continue  # "… 2 p.m. and then": a lower-case word does not open a sentence
+        if match.group().startswith(".") and _is_abbreviation(text[: match.start() + 1]):
+            continue
+        cuts.append(end)
+    return cuts
+
+
+def _is_abbreviation(before: str) -> bool:
+    word = _WORD_BEFORE.search(before)
+    if word is None:
+        return False
+    token = word.group(1)
+    # Initials ("J. D. Vance") and known abbreviations; a number ("42.") may end a sentence.
+    return (len(token) == 1 and token.isalpha()) or token.lower() in _ABBREVIATIONS
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _is_title_line(text: str, start: int, end: int) -> bool:
+    """A subheading or dateline: a whole line with no closing punctuation, followed by more text."""
+    return text.startswith("\n", end) and _TERMINAL.search(text[start:end]) is None
+
+
+def _joined_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    joined: list[tuple[int, int]] = []
+    pending: int | None = None
+    for start, end in spans:
+        if pending is not None:
+            start, pending = pending, None
+        if len(text[start:end].split()) < _MIN_WORDS or _is_title_line(text, start, end):
+            pending = start  # too short alone: it opens the next sentence
+            continue
+        joined.append((start, end))
+    if pending is not None:
+        if joined:
+            joined[-1] = (joined[-1][0], spans[-1][1])
+        else:
+            joined.append((pending, spans[-1][1]))
+    return joined
+
