@@ -176,14 +176,16 @@ def main() -> None:
     print(f"{len(ranked)} questions with evidence, {len(labelled)} labelled answerable or not")
     print("current: hit@1 {:.3f} hit@3 {:.3f} MRR {:.3f}".format(*ranking_figures(ranked, current)))
     if current.answer_weights:
-        print("current: answerable refused {:.3f}, unanswerable refused {:.3f}".format(*abstention_figures(labelled, current)))
+        refused = abstention_figures(labelled, current)
+        print("current: answerable refused {:.3f}, unanswerable refused {:.3f}".format(*refused))
     if args.report_only:
         return
     fitted = fit_ranking(ranked, current)
     print("fitted:  hit@1 {:.3f} hit@3 {:.3f} MRR {:.3f}".format(*ranking_figures(ranked, fitted)))
     bias, weights, threshold = fit_abstention(labelled, fitted)
     fitted = dataclasses.replace(fitted, answer_bias=bias, answer_weights=weights, min_answer_probability=threshold)  # type: ignore[type-var]
-    print("fitted:  answerable refused {:.3f}, unanswerable refused {:.3f}".format(*abstention_figures(labelled, fitted)))
+    refused = abstention_figures(labelled, fitted)
+    print("fitted:  answerable refused {:.3f}, unanswerable refused {:.3f}".format(*refused))
     print("\nSettings:")
     for name in ("passage_weight", "sentence_weight", "lexical_weight", "coverage_weight", "answer_bias"):
         print(f"    {name}: float = {getattr(fitted, name)!r}")

@@ -2,7 +2,9 @@
 
 HTML output never exceeds Telegram's message limit: results are added whole
 while they fit, and a single oversized result has its quotes shortened at a
-word boundary before escaping, so a tag is never cut.
+word boundary before escaping, so a tag is never cut. The sentences that
+answer the question are bold in the quote and in the original (``**…**`` in
+plain text); other outlets reporting the same passage are named, with links.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from telegram.constants import MessageLimit
 
 from index import Answer, Rendition, Result
+from index.search.answer import Corroboration, Span
 
 from ._i18n import Strings
 
@@ -38,6 +41,40 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip() + ELLIPSIS
+
+
+def marked(text: str, spans: Sequence[Span], limit: int | None = None, *, html_output: bool = True) -> str:
+    """``text`` escaped for Telegram HTML with the ``spans`` in bold (``**…**`` when not HTML), cut to ``limit``.
+
+    Spans are offsets into the raw text, so the text is cut and marked before
+    it is escaped: an entity such as ``&amp;`` is never split by a tag.
+    """
+    ellipsis = ""
+    if limit is not None and len(text) > limit:
+        short = shorten(text, limit)
+        text, ellipsis = short[: -len(ELLIPSIS)], ELLIPSIS
+    quote = escape if html_output else str
+    opening, closing = ("<b>", "</b>") if html_output else ("**", "**")
+    parts: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        start, end = max(start, position), min(end, len(text))
+        if start >= end:
+            continue
+        parts += [quote(text[position:start]), opening, quote(text[start:end]), closing]
+        position = end
+    parts.append(quote(text[position:]))
+    return "".join(parts) + ellipsis
+
+
+def corroboration_html(sources: Sequence[Corroboration], s: Strings) -> str:
+    """ "Also reported by <a>NOS Nieuws</a>, <a>BBC News</a>", each outlet linked to its article."""
+    links = [
+        f'<a href="{html.escape(c.url, quote=True)}">{escape(c.source)}</a>' if c.url else escape(c.source)
+        for c in sources
+    ]
+    before, _, after = str(s.raw("also_reported_by")).partition("{sources}")
+    return f"<i>{escape(before)}{', '.join(links)}{escape(after)}</i>"
 
 
 def passage_preview(passage: Rendition, limit: int = 70) -> str:
@@ -73,8 +110,10 @@ def _attribution_html(result: Result, s: Strings) -> str:
     return " · ".join(parts)
 
 
-def _quote_html(text: str, *, expandable: bool = False, label: str | None = None) -> str:
-    body = escape(text)
+def _quote_html(
+    text: str, spans: Sequence[Span] = (), limit: int | None = None, *, expandable: bool = False, label: str = ""
+) -> str:
+    body = marked(text, spans, limit)
     if label:
         body = f"<b>{escape(label)}</b>\n{body}"
     return f"<blockquote expandable>{body}</blockquote>" if expandable else f"<blockquote>{body}</blockquote>"
@@ -87,20 +126,23 @@ def result_html(result: Result, answer_language: str, s: Strings, *, budget: int
     missing = _missing_translation_note(result, answer_language, s)
     note = escape(missing) if missing else ""
     label = s("original_label", language=s.language_name(result.language))
+    corroborated = corroboration_html(result.also_reported_by, s) if result.also_reported_by else ""
 
-    def build(shown_text: str, original_text: str | None) -> str:
+    def build(shown_limit: int | None, original_limit: int | None) -> str:
         parts = [note] if note else []
-        parts.append(_quote_html(shown_text))
+        parts.append(_quote_html(shown, result.shown_highlights, shown_limit))
         parts.append(_attribution_html(result, s))
-        if original_text is not None:
-            parts.append(_quote_html(original_text, expandable=True, label=label))
+        if corroborated:
+            parts.append(corroborated)
+        if original is not None:
+            parts.append(_quote_html(original, result.highlights, original_limit, expandable=True, label=label))
         return "\n".join(parts)
 
-    rendered = build(shown, original)
+    rendered = build(None, None)
     if len(rendered) <= budget:
         return rendered
     # Too long for one message: shorten the original first, then the shown quote.
-    # Escaping can lengthen text, so shrink until it fits.
+    # Escaping and bold can lengthen text, so shrink until it fits.
     shown_len, original_len = len(shown), len(original or "")
     while len(rendered) > budget and (shown_len > 40 or original_len > 40):
         excess = len(rendered) - budget
@@ -108,7 +150,7 @@ def result_html(result: Result, answer_language: str, s: Strings, *, budget: int
             original_len = max(40, original_len - excess - 8)
         else:
             shown_len = max(40, shown_len - excess - 8)
-        rendered = build(shorten(shown, shown_len), shorten(original, original_len) if original is not None else None)
+        rendered = build(shown_len, original_len if original is not None else None)
     return rendered
 
 
@@ -140,7 +182,7 @@ def result_text(result: Result, answer_language: str, s: Strings, number: int) -
     """One result as plain text for the console and the command line."""
     missing = _missing_translation_note(result, answer_language, s)
     lines = [missing] if missing else []
-    lines.append(f"[{number}] “{result.shown_text}”")
+    lines.append(f"[{number}] “{marked(result.shown_text, result.shown_highlights, html_output=False)}”")
     attribution = [result.source, f"“{result.title}”", result.published]
     label = _translated_label(result, s)
     if label:
@@ -148,8 +190,12 @@ def result_text(result: Result, answer_language: str, s: Strings, number: int) -
     lines.append("    — " + ", ".join(attribution))
     if result.url:
         lines.append(f"    {result.url}")
+    if result.also_reported_by:
+        sources = ", ".join(f"{c.source} ({c.url})" if c.url else c.source for c in result.also_reported_by)
+        lines.append(f"    {s('also_reported_by', sources=sources)}")
     if result.translation is not None:
-        lines.append(f"    {s('original_label', language=s.language_name(result.language))}: “{result.text}”")
+        original = marked(result.text, result.highlights, html_output=False)
+        lines.append(f"    {s('original_label', language=s.language_name(result.language))}: “{original}”")
     return "\n".join(lines)
 
 

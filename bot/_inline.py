@@ -34,11 +34,17 @@ def result_id(result: Result, language: str) -> str:
 
 
 def result_article(result: Result, language: str, s: Strings) -> InlineQueryResultArticle:
+    """A result to pick: the title opens the quote, the description starts at the answering sentence."""
     shown = " ".join(result.shown_text.split())
     prefix = f"{shorten(result.source, TITLE_LENGTH // 2)}: "
     head = shorten(shown, max(TITLE_LENGTH - len(prefix), 16))
-    rest = shown[len(head) - 1 :].strip() if head.endswith("…") else ""
-    description = shorten(rest, DESCRIPTION_LENGTH) if rest else f"{result.title} · {result.published}"
+    highlights = result.shown_highlights
+    if highlights:
+        answering = " ".join(result.shown_text[min(a for a, _ in highlights) :].split())
+        description = shorten(answering, DESCRIPTION_LENGTH)
+    else:
+        rest = shown[len(head) - 1 :].strip() if head.endswith("…") else ""
+        description = shorten(rest, DESCRIPTION_LENGTH) if rest else f"{result.title} · {result.published}"
     return InlineQueryResultArticle(
         id=result_id(result, language),
         title=prefix + head,

