@@ -350,7 +350,8 @@ async def test_after_an_upload_an_english_question_quotes_the_machine_translatio
     first = answer.split("</blockquote>", 1)[0]
     assert FLOWERS_ANSWER in first
     assert "Bollenstreek Nieuws" in answer and "machine translation from Dutch" in answer
-    assert "<blockquote expandable><b>Original (Dutch)</b>\nRecordaantal bezoekers\nHet bloemencorso van de" in answer
+    original = answer.split("<blockquote expandable>", 1)[1].replace("<b>", "").replace("</b>", "")
+    assert original.startswith("Original (Dutch)\nRecordaantal bezoekers\nHet bloemencorso van de")
     reviewed = service.engine.ask("Why was the Space delayed?", k=3, language="en")
     assert all(r.translation_method != "machine" for r in reviewed.results)  # the bundled ones are reviewed
 

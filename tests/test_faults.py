@@ -204,7 +204,8 @@ async def test_a_corrupt_cache_is_rebuilt_on_reload(fake: FakeBotAPI, corpus_cop
     report = await asyncio.to_thread(service.reload)
     assert report.articles == 4
     assert service.engine.stats.cache_note is not None
-    assert service.engine.stats.embedded == len(service.engine.corpus.passages)
+    cold = Engine.build(load_corpus(corpus_copy), cache_dir=tmp_path / "cold", embedder=embedder)
+    assert service.engine.stats.embedded == cold.stats.embedded > 0  # everything embedded afresh
 
 
 # --- a killed process ------------------------------------------------------------------------------

@@ -163,15 +163,24 @@ class Engine:
             r.text[a:b] for (_, _, r), found in zip(translated, translated_spans, strict=True) for a, b in found
         ]
 
-        cache = EmbeddingCache(cache_dir, embedder.name)
-        note = cache.rebuilt_reason
         texts = [r.text for _, r in embedded_docs] + sentence_texts
-        vectors, embedded = cache.embed(texts, embedder.embed)
+        echo_texts = sentence_texts + translated_texts
+        if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
+            cache = EmbeddingCache(cache_dir, embedder.name)
+            note = cache.rebuilt_reason  # read before embedding: writing the cache back clears it
+            both, embedded = cache.embed(texts + translated_texts, embedder.embed)
+            vectors = both[: len(texts)]
+            echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
+        else:
+            cache = EmbeddingCache(cache_dir, embedder.name)
+            echo_cache = EmbeddingCache(cache_dir, aligner.name)
+            note = cache.rebuilt_reason or echo_cache.rebuilt_reason
+            vectors, embedded = cache.embed(texts, embedder.embed)
+            echoes, echoed = echo_cache.embed(echo_texts, aligner.embed)
+            embedded += echoed
         vectors = vectors.reshape(len(texts), -1)
         doc_vectors, sentence_vectors = vectors[: len(embedded_docs)], vectors[len(embedded_docs) :]
-        echo_cache = EmbeddingCache(cache_dir, aligner.name)
-        note = note or echo_cache.rebuilt_reason
-        echoes, echoed = echo_cache.embed(sentence_texts + translated_texts, aligner.embed)
+        echoes = echoes.reshape(len(echo_texts), -1)
         sentence_echoes, translation_echoes = echoes[: len(sentence_texts)], echoes[len(sentence_texts) :]
 
         counts = np.array([len(found) for found in spans], dtype=np.int64)
@@ -191,7 +200,7 @@ class Engine:
 
         drawn = min(settings.background_sentences, len(sentence_texts))
         sample = np.random.default_rng(0).choice(len(sentence_texts), size=drawn, replace=False)
-        stats = BuildStats(time.perf_counter() - started, len(docs), embedded + echoed, note)
+        stats = BuildStats(time.perf_counter() - started, len(docs), embedded, note)
         return cls(
             corpus=corpus,
             embedder=embedder,
