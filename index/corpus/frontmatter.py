@@ -97,10 +97,13 @@ def _blocks(lines: list[str], start: int) -> tuple[Block, ...]:
     current: list[str] = []
     first = 0
     for i in range(start, len(lines)):
-        if _BLANK.match(lines[i]):
+        heading = lines[i].startswith(HEADING_PREFIX)
+        if _BLANK.match(lines[i]) or heading:
             if current:
                 blocks.append(Block("\n".join(current), first + 1))
                 current = []
+            if heading:  # a subheading is a block of its own, blank line after it or not
+                blocks.append(Block(lines[i].rstrip(), i + 1))
             continue
         if not current:
             first = i

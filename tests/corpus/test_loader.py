@@ -213,3 +213,20 @@ def test_every_problem_is_reported_at_once(corpus_copy: Path) -> None:
     _edit(corpus_copy / "articles" / f"{ARTICLE}.md", "language: fr", "language: xx")
     (corpus_copy / "stray.md").write_text("x", encoding="utf-8")
     assert len(_problems(corpus_copy)) >= 2
+
+
+def test_a_subheading_directly_above_its_paragraph_keeps_every_paragraph(tmp_path: Path) -> None:
+    """"## Heading" with its paragraph on the next line (no blank line) is still heading + paragraph."""
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "glued.md").write_text(
+        '---\nid: glued\ntitle: "T"\nsource: "S"\nurl: ""\nnote: "test"\npublished: 2024-08-13\nlanguage: en\n---\n'
+        "First paragraph.\n\n## A subheading\nSecond paragraph, right under it.\n\nThird paragraph.\n",
+        encoding="utf-8",
+    )
+    passages = load_corpus(tmp_path).passages
+    assert [p.original.body for p in passages] == [
+        "First paragraph.",
+        "Second paragraph, right under it.",
+        "Third paragraph.",
+    ]
+    assert [p.original.heading for p in passages] == [None, "A subheading", None]
