@@ -77,20 +77,29 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if data is None:
         await reply_html(message, s("upload_download_failed", name=escape(name)))
         return
+    await _add_and_report(message, rt, s, Upload(name, data, message.caption), name, "an upload")
+
+
+async def _add_and_report(message: Message, rt: Runtime, s: Strings, upload: Upload, name: str, origin: str) -> None:
+    """Add ``upload`` to the corpus and reply with what was added and how it was split, or with every problem."""
     try:
-        report = await rt.off_loop(rt.service.add_article, Upload(name, data, message.caption))
+        report = await rt.off_loop(rt.service.add_article, upload)
+    except AlreadyInCorpus as exc:
+        await reply_html(message, s("link_duplicate", url=escape(shorten(exc.url, 200)), id=escape(exc.article_id)))
+        return
     except CorpusError as exc:
-        log.info("upload of %r refused: %d problem(s)", name, len(exc.problems))
+        log.info("%s (%s) refused: %d problem(s)", origin, name, len(exc.problems))
         problems = problem_list(exc, rt.service.corpus_dir)
         await reply_html(message, s("upload_problems", name=escape(name), problems=problems))
         return
     except OSError as exc:
-        log.warning("upload of %r failed: %s", name, exc)
+        log.warning("%s (%s) failed: %s", origin, name, exc)
         await reply_html(message, s("upload_problems", name=escape(name), problems=escape(str(exc))))
         return
     gc.freeze()  # the new index is long-lived (see post_init)
     rt.save_stats()
-    log.info("article %s added from an upload (%d passages)", report.prepared.article.id, len(report.prepared.passages))
+    added = report.prepared
+    log.info("article %s added from %s (%d passages)", added.article.id, origin, len(added.passages))
     await reply_html(message, added_text(report, s))
 
 
@@ -207,25 +216,7 @@ async def add_link(update: Update, context: ContextTypes.DEFAULT_TYPE, url: str,
         log.info("link to %s not fetched: %s", page_label(url), exc.kind)
         await reply_html(message, s("link_failed", url=shown, reason=escape(str(exc))))
         return
-    name = page_label(upload.url or url)
-    try:
-        report = await rt.off_loop(rt.service.add_article, upload)
-    except AlreadyInCorpus as exc:
-        await reply_html(message, s("link_duplicate", url=escape(shorten(exc.url, 200)), id=escape(exc.article_id)))
-        return
-    except CorpusError as exc:
-        log.info("link to %s refused: %d problem(s)", name, len(exc.problems))
-        problems = problem_list(exc, rt.service.corpus_dir)
-        await reply_html(message, s("upload_problems", name=escape(name), problems=problems))
-        return
-    except OSError as exc:
-        log.warning("link to %s failed: %s", name, exc)
-        await reply_html(message, s("upload_problems", name=escape(name), problems=escape(str(exc))))
-        return
-    gc.freeze()  # the new index is long-lived (see post_init)
-    rt.save_stats()
-    log.info("article %s added from a link (%d passages)", report.prepared.article.id, len(report.prepared.passages))
-    await reply_html(message, added_text(report, s))
+    await _add_and_report(message, rt, s, upload, page_label(upload.url or url), "a link")
 
 
 def _passage_line(number: int, passage: Rendition, s: Strings) -> str:
