@@ -48,6 +48,7 @@ from corpus import BUNDLED  # noqa: E402
 from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage, Rendition, load_corpus  # noqa: E402
 from index.search.analysis import analyzer  # noqa: E402
 from index.search.semantic import MultilingualE5, normalize_rows  # noqa: E402
+from index.search.sentences import sentence_spans  # noqa: E402
 
 SENTENCE = re.compile(r"(?<=[.!?…»”\"])\s+(?=[«“\"A-ZÀ-Ý0-9])")
 NAMES = ["Anna Keller", "Budi Santoso", "Claire Dubois", "Diego Ramírez", "Eva de Vries", "Frank Miller"]
@@ -70,9 +71,11 @@ def sentences_by_language() -> dict[str, list[str]]:
     pools: dict[str, set[str]] = {lang: set() for lang in SUPPORTED}
     for passage in corpus.passages:
         for rendition in passage.renditions():
-            for sentence in SENTENCE.split(rendition.body):
-                if len(sentence) > 25:
-                    pools[rendition.language].add(sentence.strip())
+            # Split as the engine splits, so a synthetic passage's sentences are pool sentences again.
+            for start, end in sentence_spans(" ".join(rendition.body.split())):
+                sentence = " ".join(rendition.body.split())[start:end]
+                if len(sentence) > 25 and sentence[-1] in ".!?…»”\"":
+                    pools[rendition.language].add(sentence)
     return {lang: sorted(pool) for lang, pool in pools.items()}
 
 
@@ -85,10 +88,12 @@ class ComposedEmbedder:
         self._sentences = sentence_vectors
         self._by_start = {sentence[:40]: vector for sentence, vector in sentence_vectors.items()}
         self.parts: dict[str, list[str]] = {}
+        self.embedded_for_real = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         rows = [self._composed(t) for t in texts]
         unknown = [t for t, row in zip(texts, rows, strict=True) if row is None]
+        self.embedded_for_real += len(unknown)
         fresh = iter(self._encoder.embed(unknown)) if unknown else iter(())
         return normalize_rows(np.vstack([row if row is not None else next(fresh) for row in rows]))
 
@@ -122,7 +127,8 @@ def synthetic_corpus(n: int, pools: dict[str, list[str]], embedder: ComposedEmbe
         articles.append(article)
         for position in range(min(per_article, n - a * per_article)):
             parts = rng.sample(pools[language], rng.randint(2, 4))
-            body = " ".join(parts) + f" {rng.choice(NAMES)} {rng.randint(1, 9999)}."
+            # A first name and a figure, too short to stand as a sentence: they join the last one.
+            body = " ".join(parts) + f" {rng.choice(NAMES).split()[0]} {rng.randint(1, 9999)}"
             embedder.parts[body] = parts
             passages.append(Passage(article, position, Rendition(language, body), MappingProxyType({})))
     return Corpus(Path("synthetic"), tuple(articles), tuple(passages), "synthetic", MappingProxyType({}))
@@ -176,6 +182,7 @@ def main() -> int:
     started = time.perf_counter()
     engine = Engine.build(corpus, embedder=embedder, detector=detector)
     build = time.perf_counter() - started
+    print(f"  ({embedder.embedded_for_real:,} sentences not in the pools were embedded for real during the build)")
     print(
         f"hybrid index: {len(corpus.passages):,} passages built in {build:.1f} s, "
         f"peak RSS {rss_mb():.0f} MB (+{rss_mb() - rss_before:.0f} MB for the index)"
