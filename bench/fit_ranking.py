@@ -155,6 +155,7 @@ def abstention_figures(labelled: list[Case], settings: object) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report-only", action="store_true", help="print the current settings' figures only")
+    parser.add_argument("--keep-ranking", action="store_true", help="keep the current ranking weights, fit abstention")
     args = parser.parse_args()
     detector = LanguageDetector()
     sets = [
@@ -180,7 +181,7 @@ def main() -> None:
         print("current: answerable refused {:.3f}, unanswerable refused {:.3f}".format(*refused))
     if args.report_only:
         return
-    fitted = fit_ranking(ranked, current)
+    fitted = current if args.keep_ranking else fit_ranking(ranked, current)
     print("fitted:  hit@1 {:.3f} hit@3 {:.3f} MRR {:.3f}".format(*ranking_figures(ranked, fitted)))
     bias, weights, threshold = fit_abstention(labelled, fitted)
     fitted = dataclasses.replace(fitted, answer_bias=bias, answer_weights=weights, min_answer_probability=threshold)  # type: ignore[type-var]

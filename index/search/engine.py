@@ -45,15 +45,15 @@ class Settings:
     """How deep each ranking goes before the evidence is weighed."""
     embed_translations: bool = True
     """Embed translations too, not just originals: a passage counts by its best language version."""
-    passage_weight: float = 1.0
-    sentence_weight: float = 0.5
+    passage_weight: float = 0.5
+    sentence_weight: float = 1.5
     lexical_weight: float = 0.0
     """BM25, relative to this question's best (fitted to nothing: coverage does its work better)."""
-    coverage_weight: float = 0.05
-    answer_bias: float = -32.6752
-    answer_weights: tuple[float, ...] = (41.2334, -5.3674, -0.7574, 0.4951, -1.1222, 4.5385, -0.9963)
+    coverage_weight: float = 0.2
+    answer_bias: float = -33.7523
+    answer_weights: tuple[float, ...] = (42.1856, -2.9898, 0.5018, 0.3207, -1.1398, 4.4481, -0.9664)
     """Logistic weights of :func:`index.search.evidence.answer_features`; empty means always answer."""
-    min_answer_probability: float = 0.3804
+    min_answer_probability: float = 0.4298
     calibrated_for: str = "e5-small-"
     """The embedder (name prefix) the abstention model was fitted with. With any other, the coverage
     answers when the leading passages share vocabulary with the question, as a plain search would."""
@@ -62,8 +62,6 @@ class Settings:
     corroboration_similarity: float = 0.6
     """A sentence this close (USE cosine) to another article's answering sentence reports the same thing:
     on the calibration corpus, pairs above it were the same fact in two outlets, pairs below mostly not."""
-    highlight_context_weight: float = 0.0
-    """How much a sentence's predecessor counts when choosing the highlight (see Evidence.highlighted_rows)."""
     more_results: int = 9
 
 
@@ -355,7 +353,7 @@ class Engine:
         passage: Passage = self.corpus.passages[number]
         article = passage.article
         translated = passage.translations.get(language) if language != passage.original.language else None
-        marked = evidence.highlighted_rows(candidate, self.settings.highlight_context_weight)
+        marked = evidence.highlighted_rows(candidate)
         rows = self.sentences.of(number)
         highlights = tuple(_span(self.sentences.spans[row]) for row in marked)
         translation_highlights: tuple[Span, ...] = ()

@@ -79,20 +79,12 @@ class Evidence:
             return None
         return int(self.sentence_rows[span][int(np.argmax(self.sentence_scores[span]))])
 
-    def highlighted_rows(self, candidate: int, context_weight: float = 0.0) -> list[int]:
-        """The candidate's answering sentence(s), in text order: the best, and a near-tie if it leaves most unmarked.
-
-        A sentence after one that restates the question often holds the answer ("It started late. The cause
-        was an attack."), so each sentence also gains ``context_weight`` times how much its predecessor
-        stands above the passage's mean.
-        """
+    def highlighted_rows(self, candidate: int) -> list[int]:
+        """The candidate's answering sentence(s), in text order: the best, and a near-tie if it leaves most unmarked."""
         span = self._sentences_of(candidate)
         scores, rows = self.sentence_scores[span], self.sentence_rows[span]
         if len(rows) == 0:
             return []
-        if context_weight and len(scores) > 1:
-            before = np.r_[scores.mean(), scores[:-1]]
-            scores = scores + context_weight * (before - scores.mean())
         order = np.argsort(-scores, kind="stable")
         marked = [int(order[0])]
         if len(order) >= 4 and scores[order[1]] >= scores[order[0]] - _SECOND_SENTENCE_MARGIN:
