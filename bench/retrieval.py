@@ -30,7 +30,6 @@ import datetime as dt
 import gc
 import hashlib
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -50,7 +49,6 @@ from index.search.analysis import analyzer  # noqa: E402
 from index.search.semantic import MultilingualE5, normalize_rows  # noqa: E402
 from index.search.sentences import sentence_spans  # noqa: E402
 
-SENTENCE = re.compile(r"(?<=[.!?…»”\"])\s+(?=[«“\"A-ZÀ-Ý0-9])")
 NAMES = ["Anna Keller", "Budi Santoso", "Claire Dubois", "Diego Ramírez", "Eva de Vries", "Frank Miller"]
 QUESTIONS = {
     "en": ["Why was the Space delayed?", "How many people listened?", "What did Trump say about Europe?"],
