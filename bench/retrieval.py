@@ -235,7 +235,7 @@ def main() -> int:
         f"rank-bm25 (BM25Okapi): built in {reference_build:.1f} s; query p50 {b50:.1f} ms, p99 {b99:.1f} ms "
         f"over {len(baseline)} questions"
     )
-    print(f"speed-up per query (p50): hybrid {b50 / h50:.0f}x, BM25 component {b50 / l50:.0f}x faster than rank-bm25")
+    print(f"speed-up per query (p50): hybrid {b50 / h50:.1f}x, BM25 component {b50 / l50:.0f}x faster than rank-bm25")
 
     cache = args.cache_dir / hashlib.sha1(str(BUNDLED).encode()).hexdigest()[:8]
     print(
