@@ -27,7 +27,7 @@ _BLANK = re.compile(r"^[ \t]*$")
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A run of non-blank lines; ``line`` is where it starts (1-based)."""
+    """A run of non-blank lines, or one ``## `` subheading line; ``line`` is where it starts (1-based)."""
 
     text: str
     line: int

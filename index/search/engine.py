@@ -186,7 +186,7 @@ class Engine:
             spans=np.array([s for found in spans for s in found], dtype=np.int64).reshape(-1, 2),
             starts=np.r_[0, np.cumsum(counts)],
             vectors=sentence_vectors,
-            echoes=sentence_echoes.reshape(len(sentence_texts), -1),
+            echoes=sentence_echoes,
         )
         alignments: dict[tuple[int, str], _Alignment] = {}
         offset = 0
@@ -227,10 +227,7 @@ class Engine:
         question = " ".join(question.split())
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
-        if not any(ch.isalnum() for ch in question) or not self.corpus.passages:
-            return Answer(question, answer_language, False, (), detection.detected)  # nothing to look up
-        words = analyzer(_analysis_language(detection)).word_forms(question, query=True)
-        evidence = self._evidence(question, words, _analysis_language(detection))
+        evidence = self._looked_up(question, detection)
         if evidence is None or not self._answerable(evidence):
             return Answer(question, answer_language, False, (), detection.detected)
         results = self._fold(evidence, k + self.settings.more_results, answer_language)
@@ -239,9 +236,12 @@ class Engine:
     def evidence(self, question: str, *, hint: str | None = None) -> Evidence | None:
         """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting)."""
         question = " ".join(question.split())
-        if not question or not self.corpus.passages:
+        return self._looked_up(question, self.detector.detect(question, hint))
+
+    def _looked_up(self, question: str, detection: Detection) -> Evidence | None:
+        """The ranked evidence for a whitespace-normalised question; None when there is nothing to look up."""
+        if not any(ch.isalnum() for ch in question) or not self.corpus.passages:
             return None
-        detection = self.detector.detect(question, hint)
         language = _analysis_language(detection)
         return self._evidence(question, analyzer(language).word_forms(question, query=True), language)
 

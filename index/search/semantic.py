@@ -147,14 +147,11 @@ class UniversalSentenceEncoder:
 
     def _sentences(self, texts: Sequence[str]) -> np.ndarray:
         model = self._loaded()
-        with self._busy:
-            return self._encoded(model, texts)
-
-    def _encoded(self, model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
-        parts = [
-            np.asarray(model.encode(list(texts[i : i + self.batch_size])), dtype=np.float32)  # type: ignore[attr-defined]
-            for i in range(0, len(texts), self.batch_size)
-        ]
+        with self._busy:  # one process-wide model: an index build and a question may share it
+            parts = [
+                np.asarray(model.encode(list(texts[i : i + self.batch_size])), dtype=np.float32)  # type: ignore[attr-defined]
+                for i in range(0, len(texts), self.batch_size)
+            ]
         return normalize_rows(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
