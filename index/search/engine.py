@@ -28,10 +28,11 @@ from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
 from .analysis import analyzer
 from .answer import Answer, Corroboration, Result, Span
+from .backend import Alignment, Backend, Candidates, IndexBatch, SearchIndex
 from .cache import EmbeddingCache
+from .embedded import EmbeddedBackend
 from .evidence import Evidence, answer_probability, fused_scores
-from .lexical import LexicalIndex
-from .semantic import Embedder, VectorIndex, shared_alignment_encoder, shared_retrieval_encoder, top_k
+from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -73,30 +74,6 @@ class BuildStats:
     cache_note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Sentences:
-    """Sentences of every passage's original, stored passage by passage."""
-
-    spans: np.ndarray
-    """(n, 2) character offsets into the passage's original text."""
-    starts: np.ndarray
-    """Passage i's sentences are rows starts[i]:starts[i + 1]."""
-    vectors: np.ndarray
-    """Retrieval (e5) vectors, one row per sentence."""
-    echoes: np.ndarray
-    """Cross-lingual (USE) vectors, for corroboration and alignment."""
-
-    def of(self, passage: int) -> range:
-        return range(int(self.starts[passage]), int(self.starts[passage + 1]))
-
-
-@dataclass(frozen=True, slots=True)
-class _Alignment:
-    spans: list[tuple[int, int]]
-    """The translation's sentences."""
-    beads: list[tuple[tuple[int, ...], tuple[int, ...]]]
-
-
 @dataclass
 class Engine:
     """An index over one corpus; immutable once built, safe to share between threads."""
@@ -106,20 +83,10 @@ class Engine:
     aligner: Embedder
     detector: LanguageDetector
     settings: Settings
-    lexical: LexicalIndex
-    vectors: VectorIndex
-    """One e5 vector per embedded language version of a passage."""
-    doc_passage: np.ndarray
-    """For each lexical document (a passage in one language), its passage number."""
-    passage_starts: np.ndarray
-    """Where each passage's documents begin (they are stored contiguously)."""
-    vector_passage: np.ndarray
-    """For each embedded text, its passage number (stored contiguously too)."""
-    vector_starts: np.ndarray
-    sentences: _Sentences
+    backend: Backend
+    index: SearchIndex
     background: np.ndarray
     """Sentence vectors standing for the corpus at large."""
-    alignments: dict[tuple[int, str], _Alignment]
     readable_share: dict[str, float]
     """For each language, the share of passages that can be read in it (original or translation)."""
     stats: BuildStats = field(default_factory=BuildStats)
@@ -135,87 +102,43 @@ class Engine:
         aligner: Embedder | None = None,
         detector: LanguageDetector | None = None,
         settings: Settings | None = None,
+        backend: Backend | None = None,
+        previous: Engine | None = None,
     ) -> Engine:
         """Index ``corpus``, reusing cached embeddings for texts seen before.
 
         ``embedder`` finds passages (multilingual-e5 by default); ``aligner`` matches sentences across
-        languages (USE by default, or ``embedder`` when only that is given, as tests do).
+        languages (USE by default, or ``embedder`` when only that is given, as tests do). ``backend``
+        holds the index (in process by default). Given the ``previous`` engine on the same backend,
+        only the articles that changed since are written to it.
         """
         started = time.perf_counter()
         aligner = aligner or embedder or shared_alignment_encoder()
         embedder = embedder or shared_retrieval_encoder()
         detector = detector or LanguageDetector()
         settings = settings or Settings()
-        passages = corpus.passages
-        docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
-        doc_passage = np.array([i for i, _ in docs], dtype=np.int64)
-        lexical = LexicalIndex([analyzer(r.language).terms(r.text) for _, r in docs])
-        embedded_docs = [(i, r) for i, r in docs if settings.embed_translations or r.method is None]
-        vector_passage = np.array([i for i, _ in embedded_docs], dtype=np.int64)
-
-        spans = [_body_sentences(p.original) for p in passages]
-        sentence_texts = [p.text[a:b] for p, found in zip(passages, spans, strict=True) for a, b in found]
-        translated = [(i, lang, r) for i, p in enumerate(passages) for lang, r in sorted(p.translations.items())]
-        translated_spans = [_body_sentences(r) for _, _, r in translated]
-        translated_texts = [
-            r.text[a:b] for (_, _, r), found in zip(translated, translated_spans, strict=True) for a, b in found
-        ]
-
-        texts = [r.text for _, r in embedded_docs] + sentence_texts
-        echo_texts = sentence_texts + translated_texts
-        if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
-            cache = EmbeddingCache(cache_dir, embedder.name)
-            note = cache.rebuilt_reason  # read before embedding: writing the cache back clears it
-            both, embedded = cache.embed(texts + translated_texts, embedder.embed)
-            vectors = both[: len(texts)]
-            echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
+        backend = backend or EmbeddedBackend()
+        batch, embedded, note = _batch(corpus, embedder, aligner, settings, cache_dir)
+        if previous is not None and previous.backend is backend:
+            before, after = previous.corpus.article_digests, corpus.article_digests
+            changed = {a for a, digest in after.items() if before.get(a) != digest}
+            index = backend.update(batch, changed=changed, removed=before.keys() - after.keys())
         else:
-            cache = EmbeddingCache(cache_dir, embedder.name)
-            echo_cache = EmbeddingCache(cache_dir, aligner.name)
-            note = cache.rebuilt_reason or echo_cache.rebuilt_reason
-            vectors, embedded = cache.embed(texts, embedder.embed)
-            echoes, echoed = echo_cache.embed(echo_texts, aligner.embed)
-            embedded += echoed
-        vectors = vectors.reshape(len(texts), -1)
-        doc_vectors, sentence_vectors = vectors[: len(embedded_docs)], vectors[len(embedded_docs) :]
-        echoes = echoes.reshape(len(echo_texts), -1)
-        sentence_echoes, translation_echoes = echoes[: len(sentence_texts)], echoes[len(sentence_texts) :]
-
-        counts = np.array([len(found) for found in spans], dtype=np.int64)
-        sentences = _Sentences(
-            spans=np.array([s for found in spans for s in found], dtype=np.int64).reshape(-1, 2),
-            starts=np.r_[0, np.cumsum(counts)],
-            vectors=sentence_vectors,
-            echoes=sentence_echoes,
-        )
-        alignments: dict[tuple[int, str], _Alignment] = {}
-        offset = 0
-        for (passage, language, _), found in zip(translated, translated_spans, strict=True):
-            rows = sentences.of(passage)
-            beads = align(sentences.echoes[rows.start : rows.stop], translation_echoes[offset : offset + len(found)])
-            alignments[passage, language] = _Alignment(found, beads)
-            offset += len(found)
-
-        drawn = min(settings.background_sentences, len(sentence_texts))
-        sample = np.random.default_rng(0).choice(len(sentence_texts), size=drawn, replace=False)
-        stats = BuildStats(time.perf_counter() - started, len(docs), embedded, note)
+            index = backend.build(batch)
+        sentences = len(batch.sentence_vectors)
+        drawn = min(settings.background_sentences, sentences)
+        sample = np.random.default_rng(0).choice(sentences, size=drawn, replace=False)
         return cls(
             corpus=corpus,
             embedder=embedder,
             aligner=aligner,
             detector=detector,
             settings=settings,
-            lexical=lexical,
-            vectors=VectorIndex(doc_vectors),
-            doc_passage=doc_passage,
-            passage_starts=_run_starts(doc_passage, len(passages)),
-            vector_passage=vector_passage,
-            vector_starts=_run_starts(vector_passage, len(passages)),
-            sentences=sentences,
-            background=sentences.vectors[np.sort(sample)],
-            alignments=alignments,
-            readable_share=_readable_share(passages),
-            stats=stats,
+            backend=backend,
+            index=index,
+            background=batch.sentence_vectors[np.sort(sample)],
+            readable_share=_readable_share(corpus.passages),
+            stats=BuildStats(time.perf_counter() - started, len(batch.doc_passage), embedded, note),
         )
 
     def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
@@ -251,61 +174,59 @@ class Engine:
 
     def _evidence(self, question: str, words: list[tuple[str, ...]], language: str) -> Evidence | None:
         """Candidates from both rankings, each with its evidence and fused score, best first."""
-        settings = self.settings
+        settings, index = self.settings, self.index
         terms = [term for forms in words for term in forms]
-        # Documents are stored passage by passage, so a passage's best language is a segment maximum.
-        doc_scores = self.lexical.scores(terms)
-        lexical = np.maximum.reduceat(doc_scores, self.passage_starts[:-1]) if len(doc_scores) else doc_scores
-        lexical_top = [int(p) for p in top_k(lexical, settings.candidates) if lexical[p] > 0]
-
+        lexical_top, lexical_scores = index.lexical_top(terms, settings.candidates)
         query = self.embed_query(question)
-        rows, _ = self.vectors.search(query, settings.candidates * 4)
-        semantic_top = list(dict.fromkeys(self.vector_passage[rows].tolist()))[: settings.candidates]
-        candidates = np.array(list(dict.fromkeys(semantic_top + lexical_top)), dtype=np.int64)
+        semantic_top, _ = index.vector_top(query, settings.candidates)
+        candidates = np.array(list(dict.fromkeys([*semantic_top.tolist(), *lexical_top.tolist()])), dtype=np.int64)
         if not len(candidates):
             return None
 
-        passage_similarity = _segment_max(self.vectors.rows, query, self.vector_starts, candidates)
-        sentence_rows, sentence_owner = _segment_rows(self.sentences.starts, candidates)
-        sentence_similarity = self.sentences.vectors[sentence_rows] @ query
-        best_sentence = np.full(len(candidates), -1.0, dtype=np.float32)
-        np.maximum.at(best_sentence, sentence_owner, sentence_similarity)
-        no_sentences = np.diff(self.sentences.starts)[candidates] == 0
+        asked = sorted({term for forms in words for term in forms})
+        fetched = index.fetch(candidates, asked)
+        passage_similarity = _owner_max(fetched.vectors @ query, fetched.vector_owner, len(candidates))
+        sentence_similarity = fetched.sentence_vectors @ query
+        best_sentence = _owner_max(sentence_similarity, fetched.sentence_owner, len(candidates))
+        no_sentences = np.bincount(fetched.sentence_owner, minlength=len(candidates)) == 0
         best_sentence[no_sentences] = passage_similarity[no_sentences]
-        top_lexical = float(lexical.max(initial=0.0))
-        coverage = self._coverage(words, candidates)
+        lexical = np.zeros(len(candidates), dtype=np.float32)
+        if len(lexical_top):
+            position = {int(p): i for i, p in enumerate(candidates)}
+            lexical[[position[int(p)] for p in lexical_top]] = lexical_scores / float(lexical_scores[0])
         evidence = Evidence(
             question=query,
             passages=candidates,
             passage_similarity=passage_similarity,
             sentence_similarity=best_sentence,
-            lexical=lexical[candidates] / top_lexical if top_lexical > 0 else np.zeros(len(candidates), np.float32),
-            coverage=coverage,
-            sentence_rows=sentence_rows,
-            sentence_owner=sentence_owner,
+            lexical=lexical,
+            coverage=self._coverage(words, asked, fetched),
+            sentence_rows=np.arange(len(sentence_similarity), dtype=np.int64),
+            sentence_owner=fetched.sentence_owner,
             sentence_scores=sentence_similarity,
+            sentence_spans=fetched.sentence_spans,
+            sentence_echoes=fetched.sentence_echoes,
             background=self.background @ query if len(self.background) else np.zeros(1, np.float32),
             readable=self.readable_share.get(language, 0.0),
         )
         return evidence.ranked(fused_scores(evidence, settings))
 
-    def _coverage(self, words: list[tuple[str, ...]], passages: np.ndarray) -> np.ndarray:
-        """Per passage, the share of the question's IDF its best language version contains.
+    def _coverage(self, words: list[tuple[str, ...]], terms: list[str], fetched: Candidates) -> np.ndarray:
+        """Per candidate, the share of the question's IDF its best language version contains.
 
         A word counts once, by its best form ("France" may match as "france" or as "franc").
         """
-        words = list(dict.fromkeys(words))
-        terms = sorted({term for forms in words for term in forms})
+        candidates = len(fetched.passages)
         if not terms:
-            return np.zeros(len(passages), dtype=np.float32)
-        docs, owner = _segment_rows(self.passage_starts, passages)
-        idf = self.lexical.idf(terms)
-        weighted = self.lexical.presence(terms, docs) * idf
+            return np.zeros(candidates, dtype=np.float32)
+        words = list(dict.fromkeys(words))
+        idf = self.index.idf(terms)
+        weighted = fetched.presence * idf
         column = {term: j for j, term in enumerate(terms)}
         matched = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
         total = sum(float(idf[[column[t] for t in forms]].max()) for forms in words)
-        best = np.zeros(len(passages), dtype=np.float64)
-        np.maximum.at(best, owner, matched)
+        best = np.zeros(candidates, dtype=np.float64)
+        np.maximum.at(best, fetched.doc_owner, matched)
         return (best / total).astype(np.float32) if total > 0 else best.astype(np.float32)
 
     def _answerable(self, evidence: Evidence) -> bool:
@@ -330,8 +251,7 @@ class Engine:
                 break
             number = int(evidence.passages[candidate])
             article = passages[number].article.id
-            rows = self.sentences.of(number)
-            echoes = self.sentences.echoes[rows.start : rows.stop]
+            echoes = evidence.sentence_echoes[evidence.rows_of(candidate)]
             home = None
             for leader, answer, folded in kept:
                 if answer is None or not len(echoes) or article == passages[int(evidence.passages[leader])].article.id:
@@ -345,7 +265,7 @@ class Engine:
                 home.append(number)
                 continue
             sentence = evidence.best_sentence_row(candidate)
-            kept.append((candidate, None if sentence is None else self.sentences.echoes[sentence], []))
+            kept.append((candidate, None if sentence is None else evidence.sentence_echoes[sentence], []))
         return [self._result(evidence, candidate, language, folded) for candidate, _, folded in kept]
 
     def _result(self, evidence: Evidence, candidate: int, language: str, folded: list[int]) -> Result:
@@ -354,13 +274,13 @@ class Engine:
         article = passage.article
         translated = passage.translations.get(language) if language != passage.original.language else None
         marked = evidence.highlighted_rows(candidate)
-        rows = self.sentences.of(number)
-        highlights = tuple(_span(self.sentences.spans[row]) for row in marked)
+        first = int(evidence.rows_of(candidate)[0]) if marked else 0
+        highlights = tuple(_span(evidence.sentence_spans[row]) for row in marked)
         translation_highlights: tuple[Span, ...] = ()
         if translated is not None and marked:
-            alignment = self.alignments.get((number, language))
+            alignment = self.index.alignment(number, language)
             if alignment is not None:
-                mapped = counterpart(alignment.beads, {row - rows.start for row in marked})
+                mapped = counterpart(list(alignment.beads), {row - first for row in marked})
                 translation_highlights = tuple(alignment.spans[i] for i in mapped)
         return Result(
             article_id=article.id,
@@ -378,6 +298,70 @@ class Engine:
             translation_highlights=translation_highlights,
             also_reported_by=tuple(_corroboration(self.corpus.passages[p]) for p in folded),
         )
+
+
+def _batch(
+    corpus: Corpus, embedder: Embedder, aligner: Embedder, settings: Settings, cache_dir: Path | None
+) -> tuple[IndexBatch, int, str | None]:
+    """The corpus analysed and embedded for a backend; with how many texts were embedded afresh, and why."""
+    passages = corpus.passages
+    docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
+    embedded_docs = [j for j, (_, r) in enumerate(docs) if settings.embed_translations or r.method is None]
+
+    spans = [_body_sentences(p.original) for p in passages]
+    sentence_texts = [p.text[a:b] for p, found in zip(passages, spans, strict=True) for a, b in found]
+    translated = [(i, lang, r) for i, p in enumerate(passages) for lang, r in sorted(p.translations.items())]
+    translated_spans = [_body_sentences(r) for _, _, r in translated]
+    translated_texts = [
+        r.text[a:b] for (_, _, r), found in zip(translated, translated_spans, strict=True) for a, b in found
+    ]
+
+    texts = [docs[j][1].text for j in embedded_docs] + sentence_texts
+    echo_texts = sentence_texts + translated_texts
+    if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
+        cache = EmbeddingCache(cache_dir, embedder.name)
+        note = cache.rebuilt_reason  # read before embedding: writing the cache back clears it
+        both, embedded = cache.embed(texts + translated_texts, embedder.embed)
+        vectors = both[: len(texts)]
+        echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
+    else:
+        cache = EmbeddingCache(cache_dir, embedder.name)
+        echo_cache = EmbeddingCache(cache_dir, aligner.name)
+        note = cache.rebuilt_reason or echo_cache.rebuilt_reason
+        vectors, embedded = cache.embed(texts, embedder.embed)
+        echoes, echoed = echo_cache.embed(echo_texts, aligner.embed)
+        embedded += echoed
+    vectors = vectors.reshape(len(texts), -1)
+    echoes = echoes.reshape(len(echo_texts), -1)
+    sentence_echoes, translation_echoes = echoes[: len(sentence_texts)], echoes[len(sentence_texts) :]
+
+    counts = np.array([len(found) for found in spans], dtype=np.int64)
+    sentence_starts = np.r_[0, np.cumsum(counts)]
+    alignments: dict[tuple[int, str], Alignment] = {}
+    offset = 0
+    for (passage, language, _), found in zip(translated, translated_spans, strict=True):
+        first, last = sentence_starts[passage], sentence_starts[passage + 1]
+        beads = align(sentence_echoes[first:last], translation_echoes[offset : offset + len(found)])
+        alignments[passage, language] = Alignment(tuple(found), tuple(beads))
+        offset += len(found)
+
+    batch = IndexBatch(
+        keys=tuple(f"{p.article.id}#{p.position}" for p in passages),
+        articles=tuple(p.article.id for p in passages),
+        doc_passage=np.array([i for i, _ in docs], dtype=np.int64),
+        doc_language=tuple(r.language for _, r in docs),
+        doc_original=np.array([r.method is None for _, r in docs], dtype=bool),
+        doc_terms=[analyzer(r.language).terms(r.text) for _, r in docs],
+        doc_text=[r.text for _, r in docs],
+        vector_doc=np.array(embedded_docs, dtype=np.int64),
+        vectors=vectors[: len(embedded_docs)],
+        sentence_starts=sentence_starts,
+        sentence_spans=np.array([s for found in spans for s in found], dtype=np.int64).reshape(-1, 2),
+        sentence_vectors=vectors[len(embedded_docs) :],
+        sentence_echoes=sentence_echoes,
+        alignments=alignments,
+    )
+    return batch, embedded, note
 
 
 def _readable_share(passages: tuple[Passage, ...]) -> dict[str, float]:
@@ -408,24 +392,8 @@ def _analysis_language(detection: Detection) -> str:
     return detection.detected or detection.language
 
 
-def _run_starts(owners: np.ndarray, n: int) -> np.ndarray:
-    """For rows stored group by group (``owners`` sorted), where each of the ``n`` groups begins; n + 1 entries."""
-    return np.searchsorted(owners, np.arange(n + 1), side="left")
-
-
-def _segment_rows(starts: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the given groups, and for each row the position of its group in ``groups``."""
-    first, last = starts[groups], starts[groups + 1]
-    lengths = last - first
-    owner = np.repeat(np.arange(len(groups)), lengths)
-    rows = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(first, lengths)
-    return rows.astype(np.int64), owner
-
-
-def _segment_max(vectors_of, query: np.ndarray, starts: np.ndarray, groups: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Per group, the best cosine of its rows with ``query`` (-1 for a group with no rows)."""
-    rows, owner = _segment_rows(starts, groups)
-    best = np.full(len(groups), -1.0, dtype=np.float32)
-    if len(rows):
-        np.maximum.at(best, owner, vectors_of(rows) @ query)
+def _owner_max(scores: np.ndarray, owner: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, its best score (-1 for a group with no rows)."""
+    best = np.full(groups, -1.0, dtype=np.float32)
+    np.maximum.at(best, owner, scores)
     return best

@@ -40,6 +40,10 @@ class Evidence:
     """Sentence rows of every candidate, with the candidate's position in ``sentence_owner``."""
     sentence_owner: np.ndarray
     sentence_scores: np.ndarray
+    sentence_spans: np.ndarray
+    """(rows, 2) offsets of every sentence row into its passage's original; indexed by row, never reordered."""
+    sentence_echoes: np.ndarray
+    """Cross-lingual vectors of every sentence row, likewise."""
     background: np.ndarray
     """The question's cosine with each background sentence."""
     readable: float = 1.0
@@ -63,6 +67,8 @@ class Evidence:
             sentence_rows=self.sentence_rows[by_owner],
             sentence_owner=owner[by_owner],
             sentence_scores=self.sentence_scores[by_owner],
+            sentence_spans=self.sentence_spans,
+            sentence_echoes=self.sentence_echoes,
             background=self.background,
             readable=self.readable,
             fused=fused[order],
@@ -71,6 +77,10 @@ class Evidence:
     def _sentences_of(self, candidate: int) -> slice:
         first, last = np.searchsorted(self.sentence_owner, [candidate, candidate + 1])
         return slice(int(first), int(last))
+
+    def rows_of(self, candidate: int) -> np.ndarray:
+        """The candidate's sentence rows, in text order."""
+        return self.sentence_rows[self._sentences_of(candidate)]
 
     def best_sentence_row(self, candidate: int) -> int | None:
         """The sentence row of the candidate's answering sentence, None when it has no sentences."""
