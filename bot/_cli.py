@@ -4,7 +4,8 @@ Usage::
 
     python bot.py [--config FILE]              # run the Telegram bot (long polling or webhook)
     python bot.py --console                    # chat with the bot in the terminal
-    python bot.py ask [--json] [--lang LANG] [--hint LANG] [--corpus DIR] [-k N] [QUESTION ...]
+    python bot.py ask [--json] [--lang LANG] [--hint LANG] [--corpus DIR] [-k N]
+                      [--backend embedded|milvus] [--milvus-uri URI] [QUESTION ...]
     python bot.py corpus check [DIR]
     python bot.py corpus add FILE|URL [--source S --title T --published YYYY-MM-DD --url U ...] [--corpus DIR]
     python bot.py corpus poll [--corpus DIR]      # poll the configured feeds once
@@ -20,6 +21,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from corpus import BUNDLED
@@ -44,7 +46,9 @@ from index.intake.feeds import FeedStore, PollReport, poll_feeds
 from index.intake.fetch import FetchError, FetchSettings, make_client
 from index.intake.link import fetch_upload
 from index.intake.upload import PreparedArticle
+from index.search.backend import BackendUnavailable
 
+from ._backends import open_backend
 from ._compose import answer_text, passage_preview
 from ._config import Config, ConfigError, load_config
 from ._i18n import strings
@@ -69,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--corpus", type=Path, help="corpus directory (default: the bundled corpus)")
     ask.add_argument("--cache-dir", type=Path, help="embedding cache directory (default: from the configuration)")
     ask.add_argument("-k", type=int, default=3, help="results per question (default 3)")
+    ask.add_argument(
+        "--backend", choices=("embedded", "milvus"), help="where the index lives (default: from the configuration)"
+    )
+    ask.add_argument(
+        "--milvus-uri",
+        help="a Milvus server (http://host:19530) or Milvus Lite file; default: search.milvus.uri, "
+        "else a Milvus Lite file in the cache directory, started and stopped by this command",
+    )
     ask.add_argument("question", nargs="*", help="the question; with none, read one per line from standard input")
     corpus = commands.add_parser("corpus", help="corpus tools")
     corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
@@ -123,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.k < 1:
                 print("bot.py ask: -k must be at least 1", file=sys.stderr)
                 return 2
-            return ask(args, cache_dir=args.cache_dir or config.cache_dir)
+            return ask(args, config)
         from ._app import run_bot, run_console
 
         if args.console:
@@ -135,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CorpusError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except BackendUnavailable as exc:
+        print(f"Search backend unavailable: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -327,14 +342,21 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
         print("Every passage has a translation into every answer language.")
 
 
-def ask(args: argparse.Namespace, *, cache_dir: Path | None) -> int:
-    engine = Engine.build(load_corpus(args.corpus or BUNDLED), cache_dir=cache_dir)
-    for question in _questions(args.question):
-        answer = engine.ask(question, k=args.k, language=args.lang, hint=args.hint)
-        if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        else:
-            print(answer_text(answer, strings(answer.language)), end="\n\n", flush=True)
+def ask(args: argparse.Namespace, config: Config) -> int:
+    """Answer questions from the command line or standard input, through the chosen backend."""
+    cache_dir = args.cache_dir or config.cache_dir
+    milvus = replace(config.milvus, uri=args.milvus_uri) if args.milvus_uri else config.milvus
+    backend = open_backend(args.backend or config.search_backend, milvus, cache_dir)
+    try:
+        engine = Engine.build(load_corpus(args.corpus or BUNDLED), cache_dir=cache_dir, backend=backend)
+        for question in _questions(args.question):
+            answer = engine.ask(question, k=args.k, language=args.lang, hint=args.hint)
+            if args.json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            else:
+                print(answer_text(answer, strings(answer.language)), end="\n\n", flush=True)
+    finally:
+        backend.close()
     return 0
 
 

@@ -131,6 +131,35 @@ class _Intake(_Section):
     timeout_seconds: Positive = 20.0
 
 
+class _Milvus(_Section):
+    """Where the Milvus backend keeps the index: a Milvus Lite file, or a server or cluster."""
+
+    secrets: ClassVar = {"token": "MILVUS_TOKEN"}
+    uri: str = ""
+    token: str = Field("", repr=False)
+    collection: str = "newsbot"
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", value):
+            raise ValueError("must start with a letter or _ and hold only letters, digits and _")
+        return value
+
+
+class _Search(_Section):
+    backend: Literal["embedded", "milvus"] = "embedded"
+    milvus: _Milvus = {}  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class MilvusSettings:
+    uri: str = ""
+    """Empty: a Milvus Lite file in the cache directory."""
+    token: str = field(default="", repr=False)
+    collection: str = "newsbot"
+
+
 def _http_url(value: str) -> str:
     value = value.strip()
     if not value.startswith(("http://", "https://")) or any(ch.isspace() for ch in value):
@@ -186,6 +215,7 @@ class _File(_Section):
     intake: _Intake = {}  # type: ignore[assignment]
     feeds: list[Annotated[_Feed, BeforeValidator(_feed)]] | None = None
     """Each an address, or a mapping {url, language, source, interval_minutes}."""
+    search: _Search = {}  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +240,9 @@ class Config:
     """Fetch links and feeds from loopback, private, link-local and multicast addresses too."""
     fetch_timeout: float = 20.0
     feeds: tuple[FeedSpec, ...] = ()
+    search_backend: str = "embedded"
+    """Where the index lives: "embedded" (in this process) or "milvus"."""
+    milvus: MilvusSettings = field(default_factory=MilvusSettings)
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -262,6 +295,10 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         fetch_timeout=parsed.intake.timeout_seconds,
         feeds=tuple(
             FeedSpec(feed.url, feed.language, feed.source, feed.interval_minutes) for feed in parsed.feeds or ()
+        ),
+        search_backend=parsed.search.backend,
+        milvus=MilvusSettings(
+            parsed.search.milvus.uri.strip(), parsed.search.milvus.token, parsed.search.milvus.collection
         ),
     )
 

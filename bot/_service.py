@@ -44,7 +44,9 @@ from index import (
 )
 from index.curation import add_articles
 from index.intake.address import address_key, corpus_addresses
+from index.search.backend import Backend
 
+from ._backends import open_backend
 from ._config import Config
 
 
@@ -142,11 +144,18 @@ class AnswerService:
         self._untranslated: tuple[Corpus, int] | None = None
 
     @classmethod
-    def open(cls, corpus_dir: Path, cache_dir: Path | None, **options: Any) -> AnswerService:
-        """Load and index ``corpus_dir``; raises CorpusError when it has problems."""
-        engine = Engine.build(load_corpus(corpus_dir), cache_dir=cache_dir)
+    def open(
+        cls, corpus_dir: Path, cache_dir: Path | None, *, backend: Backend | None = None, **options: Any
+    ) -> AnswerService:
+        """Load and index ``corpus_dir``; raises CorpusError when it has problems, BackendUnavailable
+        when the search backend cannot be reached."""
+        engine = Engine.build(load_corpus(corpus_dir), cache_dir=cache_dir, backend=backend)
         engine.ask("warm up")  # loads the sentence encoder now, not on the first user's question
         return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, **options)
+
+    def close(self) -> None:
+        """Release the search backend's connections (and a Milvus Lite server this process started)."""
+        self._engine.backend.close()
 
     @property
     def engine(self) -> Engine:
@@ -243,7 +252,14 @@ class AnswerService:
         old = self._engine
         corpus = change.corpus
         engine = Engine.build(
-            corpus, cache_dir=self.cache_dir, embedder=old.embedder, detector=old.detector, settings=old.settings
+            corpus,
+            cache_dir=self.cache_dir,
+            embedder=old.embedder,
+            aligner=old.aligner,
+            detector=old.detector,
+            settings=old.settings,
+            backend=old.backend,
+            previous=old,
         )
         before, after = old.corpus.article_digests, corpus.article_digests
         self._engine = engine
@@ -286,6 +302,7 @@ def open_service(config: Config) -> AnswerService:
     return AnswerService.open(
         config.corpus,
         config.cache_dir,
+        backend=open_backend(config.search_backend, config.milvus, config.cache_dir),
         translation=translation_plan(config),
         languages=config.languages,
         max_upload_bytes=config.max_upload_bytes,

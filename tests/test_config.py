@@ -120,3 +120,39 @@ def test_a_yaml_syntax_error_says_where_without_quoting_the_line(tmp_path: Path)
         "config.yaml: cannot be read as YAML: while scanning a quoted scalar (line 2, column 10), "
         "found unexpected end of stream (line 3, column 1)"
     )
+
+
+def test_the_search_backend_defaults_to_the_embedded_index(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("log_level: INFO\n", encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.search_backend == "embedded"
+    assert (config.milvus.uri, config.milvus.collection) == ("", "newsbot")
+
+
+def test_the_milvus_token_comes_from_the_environment_and_is_never_shown(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "search: {backend: milvus, milvus: {uri: 'http://milvus:19530', token: file, collection: news_2}}",
+        encoding="utf-8",
+    )
+    config = load_config(path, env={"MILVUS_TOKEN": SECRET})
+    assert config.search_backend == "milvus"
+    assert (config.milvus.uri, config.milvus.token, config.milvus.collection) == (
+        "http://milvus:19530",
+        SECRET,
+        "news_2",
+    )
+    assert SECRET not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("search: {backend: solr}", "config.yaml: search.backend (solr) is not supported: choose from 'embedded' or"),
+        ("search: {milvus: {collection: 'my-news'}}", "config.yaml: search.milvus.collection must start with a letter"),
+        ("search: {milvus: {url: x}}", "config.yaml: unknown key search.milvus.url (did you mean uri?)"),
+    ],
+)
+def test_a_wrong_search_setting_is_named(tmp_path: Path, content: str, expected: str) -> None:
+    assert problem(tmp_path, content).startswith(expected)
