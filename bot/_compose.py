@@ -158,6 +158,8 @@ def answer_html(
     answer: Answer, s: Strings, results: Sequence[Result] | None = None, *, header: str | None = None
 ) -> tuple[str, int]:
     """The answer message as Telegram HTML (at most MAX_MESSAGE characters), and how many results it holds."""
+    if answer.unavailable:
+        return escape(s("search_unavailable")), 0
     if not answer.answered:
         return s("not_found", example=escape(s.examples[0])), 0
     results = answer.results if results is None else results
@@ -201,6 +203,8 @@ def result_text(result: Result, answer_language: str, s: Strings, number: int) -
 
 def answer_text(answer: Answer, s: Strings, results: Sequence[Result] | None = None) -> str:
     """The whole answer as plain text (no length limit: terminals scroll)."""
+    if answer.unavailable:
+        return s("search_unavailable")
     if not answer.answered:
         return html_to_text(s("not_found", example=s.examples[0]))
     results = answer.results if results is None else results

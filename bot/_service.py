@@ -10,6 +10,7 @@ problems never replaces a working one. It also keeps the statistics behind
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections import deque
@@ -44,10 +45,12 @@ from index import (
 )
 from index.curation import add_articles
 from index.intake.address import address_key, corpus_addresses
-from index.search.backend import Backend
+from index.search.backend import Backend, BackendUnavailable
 
 from ._backends import open_backend
 from ._config import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,13 @@ class AnswerService:
         """Answer one question with whichever engine is current when it starts."""
         engine = self._engine  # one read: a concurrent reload cannot mix two indexes
         started = time.perf_counter()
-        answer = engine.ask(question, k=k, language=language, hint=hint)
+        try:
+            answer = engine.ask(question, k=k, language=language, hint=hint)
+        except BackendUnavailable as exc:
+            # The index is intact wherever it lives; the asker gets an apology and the next question tries again.
+            log.warning("search backend unavailable: %s", exc)
+            fallback = language if language in SUPPORTED else engine.detector.detect(question, hint).language
+            return Answer(question, fallback, False, (), unavailable=True)
         elapsed = (time.perf_counter() - started) * 1000
         with self._stats_lock:
             self.stats.questions += 1

@@ -107,6 +107,8 @@ class Answer:
     """What the question looked like; differs from ``language`` for unsupported languages or hints."""
     more: tuple[Result, ...] = ()
     """Further results beyond the first ``k``, for a "More" button."""
+    unavailable: bool = False
+    """The search backend could not be reached: not answered, but not a refusal either."""
 
     @property
     def unsupported_language(self) -> str | None:
@@ -119,4 +121,4 @@ class Answer:
             "language": self.language,
             "answered": self.answered,
             "results": [r.to_json() for r in self.results],
-        }
+        } | ({"unavailable": True} if self.unavailable else {})
