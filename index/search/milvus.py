@@ -79,6 +79,7 @@ is a file path, this backend runs Milvus Lite itself
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 import math
@@ -120,6 +121,8 @@ EMPTY = "\ue000"
 so Milvus must count one token too for the average length, and so the scores, to match."""
 MAX_VARCHAR = 65_535
 """Milvus's VARCHAR limit, in bytes."""
+WRITE_RETRIES = 7
+"""How often pymilvus retries a write that finds Milvus unreachable (backing off 0.01 s to 3 s: about 4 s)."""
 MAX_TOP = 16_384
 """Milvus's limit on a search's ``limit``."""
 _COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
@@ -202,7 +205,10 @@ class MilvusBackend:
             if live is None or live.dims != _dims(batch):
                 # Nothing this process built to update, or vectors of another shape: only a new pair will do.
                 return self._build(batch)
-            return self._update(live, batch, set(changed), set(removed))
+            self._live = None  # until the update is whole: a failed one leaves rows the frequencies do not count
+            index = self._update(live, batch, set(changed), set(removed))
+            self._live = index.live
+            return index
 
     def close(self) -> None:
         with self._lock:
@@ -234,15 +240,15 @@ class MilvusBackend:
         if previous is not None and previous != name:
             self._retire(previous)
         frequencies = _document_frequencies(batch.doc_terms)
-        self._live = _Live(name, dims, frequencies)
-        return MilvusIndex(self.connection, name, batch, frequencies)
+        index = MilvusIndex(self.connection, name, batch, frequencies, _Live(name, dims, frequencies))
+        self._live = index.live
+        return index
 
     def _update(self, live: _Live, batch: IndexBatch, changed: set[str], removed: set[str]) -> MilvusIndex:
         name = live.name
         touched = sorted(changed | removed)
-        changed_set = changed
-        passages = [p for p in range(batch.passages) if batch.articles[p] in changed_set]
-        docs = [d for d in range(len(batch.doc_passage)) if batch.articles[int(batch.doc_passage[d])] in changed_set]
+        passages = [p for p in range(batch.passages) if batch.articles[p] in changed]
+        docs = [d for d, p in enumerate(batch.doc_passage.tolist()) if batch.articles[p] in changed]
         # Read the old rows' terms first, to carry the document frequencies over exactly.
         frequencies = Counter(live.frequencies)
         for terms in self._old_terms(name, touched):
@@ -256,8 +262,7 @@ class MilvusBackend:
         self._write(_sentences(name), iter(sentence_rows), upsert=True)
         self._delete_others(name, touched, [r["id"] for r in doc_rows])
         self._delete_others(_sentences(name), touched, [r["id"] for r in sentence_rows])
-        self._live = _Live(name, live.dims, frequencies)
-        return MilvusIndex(self.connection, name, batch, frequencies)
+        return MilvusIndex(self.connection, name, batch, frequencies, _Live(name, live.dims, frequencies))
 
     # -- configuration ---------------------------------------------------------------------------------------
 
@@ -365,7 +370,7 @@ class MilvusBackend:
             match = pattern.match(name)
             if not match or name.removesuffix("_sentences") in keep_all:
                 continue
-            made = time.mktime(time.strptime(match.group(1), "%Y%m%d_%H%M%S")) - time.timezone
+            made = calendar.timegm(time.strptime(match.group(1), "%Y%m%d_%H%M%S"))
             if time.time() - made >= min_age:
                 self._drop_now(name.removesuffix("_sentences"))
 
@@ -373,13 +378,17 @@ class MilvusBackend:
 class MilvusIndex:
     """One index, as the engine sees it: queries the collections it was built on, numbers passages as its batch."""
 
-    def __init__(self, connection: _Connection, name: str, batch: IndexBatch, frequencies: Mapping[str, int]) -> None:
+    def __init__(
+        self, connection: _Connection, name: str, batch: IndexBatch, frequencies: Mapping[str, int], live: _Live
+    ) -> None:
         self.connection = connection
         self.name = name
+        self.live = live
         self.keys = batch.keys
         self._number = {key: i for i, key in enumerate(batch.keys)}
         self._frequencies = frequencies
         self._documents = len(batch.doc_passage)
+        self._vectors = len(batch.vector_doc)
         starts = batch.doc_starts()
         # The most versions a passage has: the k best passages' best versions are then among the
         # (k - 1) * most + 1 best documents, so a search that deep finds them all.
@@ -391,8 +400,8 @@ class MilvusIndex:
 
     def lexical_top(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         counts = Counter(t for t in terms if t)
-        if not counts or k <= 0:
-            return _no_passages()
+        if not counts or k <= 0 or not self._documents:
+            return _no_passages()  # (Milvus's BM25 on an empty collection divides by an average length of 0)
         depth = min(MAX_TOP, (k - 1) * self._most_docs + 1)
         query = " ".join(counts)
         conn, name = self.connection, self.name
@@ -434,7 +443,7 @@ class MilvusIndex:
         return self._best_by_passage(ranked, k, positive=True)
 
     def vector_top(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if k <= 0:
+        if k <= 0 or not self._vectors:
             return _no_passages()
         depth = min(MAX_TOP, (k - 1) * self._most_vectors + 1)
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
@@ -555,10 +564,11 @@ class _Connection:
 
     def __init__(self, uri: str, token: str | None, *, timeout: float, write_timeout: float) -> None:
         self.uri = uri
-        # Whole seconds: pymilvus bounds its retries by a timeout only when it is an int (a float
-        # timeout falls back to 75 retries, minutes against a server that is down).
+        # pymilvus retries a call that finds Milvus unreachable until its timeout when that is an int,
+        # else a number of times. Questions: whole seconds, so a question fails within its timeout.
+        # Writes (builds) may take minutes: a float deadline, and a few retries (about 4 s) when down.
         self.timeout = max(1, math.ceil(timeout))
-        self.write_timeout = max(1, math.ceil(write_timeout))
+        self.write_timeout = float(write_timeout)
         self._token = token or ""
         self._alias = f"newsbot-{secrets.token_hex(8)}"  # our own connection: closing it closes no one else's
         self._client: Any = None
@@ -573,7 +583,8 @@ class _Connection:
         ``index`` marks a question's call on an index's own collections: one dropped since (a newer
         index replaced it) is then unavailable too, rather than a programming error.
         """
-        client = _Timed(self._connected(), self.timeout if index else self.write_timeout)
+        connected = self._connected()
+        client = _Timed(connected, self.timeout) if index else _Timed(connected, self.write_timeout, WRITE_RETRIES)
         try:
             result = action(client)
         except Exception as error:
@@ -588,6 +599,9 @@ class _Connection:
                     "the next question uses the new one"
                 ) from None
             self._log_down(error)
+            # A new channel next time: gRPC's own reconnection backs off for up to two minutes, so
+            # the old one could go on failing long after Milvus is back.
+            self._forget(connected)
             raise BackendUnavailable(
                 f"Milvus at {_safe(self.uri)} is unreachable ({_reason(error)}); "
                 "check search.milvus.uri and that Milvus is running"
@@ -609,6 +623,16 @@ class _Connection:
             lite, self._lite = self._lite, None
             if lite is not None:
                 lite.close()
+
+    def _forget(self, client: Any) -> None:
+        with self._lock:
+            if self._client is not client:
+                return  # another thread already did
+            self._client = None
+        try:
+            client.close()
+        except Exception as error:
+            log.debug("Closing the Milvus client: %s", error)
 
     def lite_server(self) -> Any:
         """The Milvus Lite server this connection runs (file-path URIs only), else None."""
@@ -662,15 +686,18 @@ class _Connection:
 class _Timed:
     """The client, with a timeout on every call that names none: without one, pymilvus retries for minutes."""
 
-    def __init__(self, client: Any, timeout: int) -> None:
+    def __init__(self, client: Any, timeout: float, retries: int | None = None) -> None:
         self._client = client
         self._timeout = timeout
+        self._retries = retries
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             kwargs.setdefault("timeout", self._timeout)
+            if self._retries is not None:
+                kwargs.setdefault("retry_times", self._retries)
             return method(*args, **kwargs)
 
         return timed
