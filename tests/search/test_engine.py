@@ -1,17 +1,25 @@
-"""The answer engine: ranking, language, abstention, duplicates, the answer object, the cache."""
+"""The answer engine: ranking, language, abstention, duplicates, the answer object, the cache.
+
+Tests that ask the engine run on both search backends: the embedded one and Milvus (Lite), which must give
+the same answers. The Milvus ones are skipped only where pymilvus or milvus-lite is not installed.
+"""
 
 from __future__ import annotations
 
 import shutil
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
-from index import Answer, Engine, LanguageDetector, load_corpus
+from index import Answer, Corpus, Engine, LanguageDetector, load_corpus
+from index.search.backend import Backend
 from index.search.cache import EmbeddingCache
+from index.search.embedded import EmbeddedBackend
 
 from ..conftest import DATA, RESULT_FIELDS, HashingEmbedder
 
@@ -135,11 +143,50 @@ def write_article(root: Path, article_id: str, language: str, paragraphs: list[s
     (root / "articles" / f"{article_id}.md").write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pytest.importorskip("pymilvus", reason="the Milvus client is not installed")
+    lite = pytest.importorskip("index.search.milvus_lite", reason="Milvus Lite is not installed")
+    server = lite.LiteServer(tmp_path_factory.mktemp("milvus") / "engine.db")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["embedded", "milvus"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each backend in turn; a Milvus one gets a collection of its own on the module's Milvus Lite server."""
+    if request.param == "embedded":
+        yield EmbeddedBackend()
+        return
+    from index.search.milvus import MilvusBackend
+
+    server = request.getfixturevalue("milvus_server")
+    made = MilvusBackend(server.uri, collection=f"engine_{abs(hash(request.node.nodeid)) % 10**9}")
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module", params=["embedded", "milvus"])
+def engine(
+    request: pytest.FixtureRequest, bundled: Corpus, detector: LanguageDetector, embedding_cache: Path
+) -> Iterator[Engine]:
+    """The real engine over the bundled corpus, on each backend."""
+    if request.param == "embedded":
+        yield Engine.build(bundled, cache_dir=embedding_cache, detector=detector)
+        return
+    from index.search.milvus import MilvusBackend
+
+    made = MilvusBackend(request.getfixturevalue("milvus_server").uri, collection="engine_bundled")
+    yield Engine.build(bundled, cache_dir=embedding_cache, detector=detector, backend=made)
+    made.close()
+
+
 SPACE = "The broadcast on X Spaces was delayed for forty minutes by a DDoS attack, Musk said."
 
 
 def test_passages_saying_the_same_fold_into_one_result_with_their_sources(
-    tmp_path: Path, detector: LanguageDetector
+    tmp_path: Path, detector: LanguageDetector, backend: Backend
 ) -> None:
     """Four outlets carry the same sentence: one result names the other three; the page goes to other facts."""
     for i in range(4):
@@ -152,7 +199,7 @@ def test_passages_saying_the_same_fold_into_one_result_with_their_sources(
         "en",
         ["Why the X Spaces broadcast was late: engineers at the company doubted that story of a DDoS attack."],
     )
-    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
+    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector, backend=backend)
     answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
     first, *rest = answer.results
     assert first.text == SPACE and first.article_id.startswith("wire-copy")
@@ -168,11 +215,33 @@ def test_passages_saying_the_same_fold_into_one_result_with_their_sources(
     assert first.to_json()["also_reported_by"] == [c.to_json() for c in first.also_reported_by]
 
 
-def test_passages_of_one_article_never_corroborate_each_other(tmp_path: Path, detector: LanguageDetector) -> None:
+def test_passages_of_one_article_never_corroborate_each_other(
+    tmp_path: Path, detector: LanguageDetector, backend: Backend
+) -> None:
     write_article(tmp_path, "repeats", "en", [SPACE, SPACE.replace("forty", "about forty")])
-    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector)
+    engine = Engine.build(load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector, backend=backend)
     answer = engine.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=3)
     assert len(answer.results) == 2 and all(not r.also_reported_by for r in answer.results)
+
+
+def test_an_added_then_removed_article_is_found_then_gone_and_earlier_engines_still_answer(
+    tmp_path: Path, detector: LanguageDetector, backend: Backend
+) -> None:
+    """A change builds on the previous engine (the Milvus backend then writes only that article's rows)."""
+    write_article(tmp_path, "space", "en", [SPACE, "The weather in spring was mild."])
+    embedder = HashingEmbedder()
+    first = Engine.build(load_corpus(tmp_path), embedder=embedder, detector=detector, backend=backend)
+    flood = "The river Maas flooded the old town of Venlo after three days of rain."
+    write_article(tmp_path, "flood", "en", [flood])
+    second = Engine.build(load_corpus(tmp_path), embedder=embedder, detector=detector, backend=backend, previous=first)
+    question = "Which town did the river Maas flood after the rain?"
+    assert second.ask(question, k=1).results[0].text == flood
+    assert first.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=1).results[0].text == SPACE
+
+    (tmp_path / "articles" / "flood.md").unlink()
+    third = Engine.build(load_corpus(tmp_path), embedder=embedder, detector=detector, backend=backend, previous=second)
+    assert all(r.article_id == "space" for r in third.ask(question, k=3).results)
+    assert third.ask("Why was the X Spaces broadcast delayed by a DDoS attack?", k=1).results[0].text == SPACE
 
 
 def test_the_cache_reuses_vectors_and_embeds_only_what_changed(tmp_path: Path, detector: LanguageDetector) -> None:
@@ -243,7 +312,7 @@ def test_the_inverted_file_index_finds_what_exact_search_finds() -> None:
 
 
 def test_the_missions_example_is_answered_first_by_the_passage_that_answers_it(engine: Engine) -> None:
-    """"Why was the Space delayed?": the first result says it was a DDoS attack, and highlights that sentence."""
+    """ "Why was the Space delayed?": the first result says it was a DDoS attack, and highlights that sentence."""
     for question in ("Why was the Space delayed?", "¿Por qué se retrasó la conversación en X?"):
         first = engine.ask(question).results[0]
         marked = " ".join(first.text[a:b] for a, b in first.highlights)
