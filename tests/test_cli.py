@@ -180,3 +180,46 @@ def test_progress_bar_that_never_started_prints_nothing() -> None:
     bar(0, 0)  # nothing to translate
     bar.close()
     assert stream.getvalue() == ""
+
+
+# --- ask --backend milvus ------------------------------------------------------------------------
+
+
+def small_corpus(root: Path) -> Path:
+    (root / "articles").mkdir(parents=True)
+    (root / "articles" / "flood.md").write_text(
+        "---\nid: flood\ntitle: Flood in Venlo\nsource: Limburg Today\nurl: https://example.org/flood\n"
+        "published: 2024-08-13\nlanguage: en\n---\n"
+        "The river Maas flooded the old town of Venlo after three days of rain.\n\n"
+        "The mayor opened the sports hall for two hundred evacuated residents.\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_ask_through_milvus_lite_answers_as_the_embedded_index_does(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus", reason="the Milvus client is not installed")
+    corpus = small_corpus(tmp_path / "corpus")
+    question = "Where did the evacuated residents go?"
+    embedded = run(["ask", "--json", "--corpus", str(corpus), question], tmp_path)
+    milvus = run(["ask", "--json", "--backend", "milvus", "--corpus", str(corpus), question], tmp_path)
+    assert milvus.returncode == 0, milvus.stderr
+    assert json.loads(milvus.stdout)["results"][0]["passage_index"] == 1
+    strip = [{k: v for k, v in r.items() if k != "score"} for r in json.loads(embedded.stdout)["results"]]
+    assert [{k: v for k, v in r.items() if k != "score"} for r in json.loads(milvus.stdout)["results"]] == strip
+    assert (tmp_path / "cache" / "milvus").is_dir()  # the Lite file lives in the cache directory
+
+
+def test_ask_with_an_unreachable_milvus_names_the_setting_and_exits_2(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus", reason="the Milvus client is not installed")
+    corpus = small_corpus(tmp_path / "corpus")
+    env_token = "tok-SeKrEt"
+    proc = subprocess.run(
+        [sys.executable, "bot.py", "ask", "--backend", "milvus", "--milvus-uri", "http://127.0.0.1:9",
+         "--corpus", str(corpus), "hello"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "NEWSBOT_CACHE_DIR": str(tmp_path / "cache"), "BOT_CONFIG": "", "MILVUS_TOKEN": env_token},
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "search.milvus.uri" in proc.stderr and "Traceback" not in proc.stderr
+    assert env_token not in proc.stderr + proc.stdout
