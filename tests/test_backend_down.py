@@ -135,3 +135,25 @@ async def test_the_bot_apologises_in_the_askers_language(
         assert "search.milvus.uri" not in reply["text"]
     finally:
         await bot_app.shutdown()
+
+
+def test_the_bot_refuses_to_start_without_its_milvus_and_says_which_setting(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    pytest.importorskip("pymilvus", reason="the Milvus client is not installed")
+    config = tmp_path / "config.yaml"
+    settings = {"search": {"backend": "milvus", "milvus": {"uri": "http://127.0.0.1:9"}}, "cache_dir": str(tmp_path)}
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:TEST-secret-token-do-not-log", "MILVUS_TOKEN": "root:SeKrEt"}
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, str(root / "bot.py"), "--config", str(config)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "search.milvus.uri" in proc.stderr and "Traceback" not in proc.stderr
+    assert "SeKrEt" not in proc.stderr and "TEST-secret" not in proc.stderr
