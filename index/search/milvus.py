@@ -89,6 +89,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -123,6 +124,9 @@ MAX_VARCHAR = 65_535
 """Milvus's VARCHAR limit, in bytes."""
 WRITE_RETRIES = 7
 """How often pymilvus retries a write that finds Milvus unreachable (backing off 0.01 s to 3 s: about 4 s)."""
+ALIGNMENTS_KEPT = 10_000
+"""How many language versions' alignments an index keeps from its latest fetches."""
+_UNKNOWN = object()
 BLOCK = 1000
 """Rows prepared at a time for inserts."""
 MAX_TOP = 16_384
@@ -391,6 +395,7 @@ class MilvusIndex:
         self._frequencies = frequencies
         self._documents = len(batch.doc_passage)
         self._vectors = len(batch.vector_doc)
+        self._alignments: dict[tuple[int, str], Alignment | None] = {}
         starts = batch.doc_starts()
         # The most versions a passage has: the k best passages' best versions are then among the
         # (k - 1) * most + 1 best documents, so a search that deep finds them all.
@@ -476,24 +481,31 @@ class MilvusIndex:
         sentences: list[dict[str, Any]] = []
         for group in _chunks(iter(owners), 200):
             expression = f"passage_key in {_literals(group)}"
-            docs += conn.call(
-                lambda c, e=expression: c.query(
-                    name,
-                    filter=e,
-                    output_fields=["passage_key", "rank", "terms", "embedded", "vector"],
-                    timeout=conn.timeout,
-                ),
-                index=True,
-            )
-            sentences += conn.call(
+            # The two collections are asked at once: a fetch then waits for the slower query, not both.
+            asked_sentences = conn.pool().submit(
+                conn.call,
                 lambda c, e=expression: c.query(
                     _sentences(name),
                     filter=e,
                     output_fields=["passage_key", "position", "start", "end", "vector", "echo"],
                     timeout=conn.timeout,
+                    strict_float32=True,
                 ),
                 index=True,
             )
+            try:
+                docs += conn.call(
+                    lambda c, e=expression: c.query(
+                        name,
+                        filter=e,
+                        output_fields=["passage_key", "rank", "terms", "embedded", "vector", "language", "alignment"],
+                        timeout=conn.timeout,
+                        strict_float32=True,  # vectors as slices of one float32 array, not lists of Python floats
+                    ),
+                    index=True,
+                )
+            finally:
+                sentences += asked_sentences.result()
         doc_rows = sorted(
             ((o, int(r["rank"]), r) for r in docs for o in owners.get(str(r["passage_key"]), ())),
             key=lambda x: (x[0], x[1]),
@@ -502,6 +514,12 @@ class MilvusIndex:
             ((o, int(r["position"]), r) for r in sentences for o in owners.get(str(r["passage_key"]), ())),
             key=lambda x: (x[0], x[1]),
         )
+        # The engine asks for the alignments of the results it shows, all among these candidates:
+        # keep the ones that came along, so that costs no further round trip.
+        if len(self._alignments) > ALIGNMENTS_KEPT:
+            self._alignments.clear()
+        for _, _, row in doc_rows:
+            self._alignments[self._number[str(row["passage_key"])], str(row["language"])] = _alignment(row["alignment"])
         asked = list(terms)
         presence = np.zeros((len(doc_rows), len(asked)), dtype=bool)
         for i, (_, _, row) in enumerate(doc_rows):
@@ -527,18 +545,15 @@ class MilvusIndex:
         return np.log1p((self._documents - frequencies + 0.5) / (frequencies + 0.5))
 
     def alignment(self, passage: int, language: str) -> Alignment | None:
+        kept = self._alignments.get((passage, language), _UNKNOWN)
+        if kept is not _UNKNOWN:
+            return kept
         conn, name = self.connection, self.name
         row_id = f"{self.keys[passage]}#{language}"
         rows = conn.call(
             lambda c: c.get(name, ids=[row_id], output_fields=["alignment"], timeout=conn.timeout), index=True
         )
-        found = rows[0].get("alignment") if rows else None
-        if not found:
-            return None
-        return Alignment(
-            spans=tuple((int(a), int(b)) for a, b in found["spans"]),
-            beads=tuple((tuple(int(i) for i in left), tuple(int(j) for j in right)) for left, right in found["beads"]),
-        )
+        return _alignment(rows[0].get("alignment") if rows else None)
 
     def _best_by_passage(
         self, ranked: Iterable[tuple[float, str]], k: int, *, positive: bool
@@ -578,6 +593,7 @@ class _Connection:
         self._lock = threading.Lock()
         self._closed = False
         self._down_logged = False
+        self._pool: ThreadPoolExecutor | None = None
 
     def call(self, action: Callable[[Any], T], *, index: bool = False) -> T:
         """``action(client)``; failures to reach Milvus become :class:`BackendUnavailable`.
@@ -625,6 +641,18 @@ class _Connection:
             lite, self._lite = self._lite, None
             if lite is not None:
                 lite.close()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads for queries a call sends at once."""
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable("The Milvus backend was closed")
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="milvus")
+            return self._pool
 
     def _forget(self, client: Any) -> None:
         with self._lock:
@@ -1061,10 +1089,10 @@ def _fit(text: str, *, what: str) -> str:
     return cut[:space] if space > 0 else cut
 
 
-def _matrix(rows: Sequence[Sequence[float]], dim: int) -> np.ndarray:
+def _matrix(rows: Sequence[Any], dim: int) -> np.ndarray:
     if not rows:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+    return np.stack([np.asarray(row, dtype=np.float32) for row in rows])
 
 
 def _chunks(items: Iterator[T] | Iterable[T], size: int) -> Iterator[list[T]]:
@@ -1085,6 +1113,16 @@ def _literal(text: str) -> str:
 
 def _literals(texts: Iterable[str]) -> str:
     return "[" + ", ".join(_literal(t) for t in texts) + "]"
+
+
+def _alignment(found: Any) -> Alignment | None:
+    """An :class:`Alignment` from a row's JSON field (empty for an original)."""
+    if not found:
+        return None
+    return Alignment(
+        spans=tuple((int(a), int(b)) for a, b in found["spans"]),
+        beads=tuple((tuple(int(i) for i in left), tuple(int(j) for j in right)) for left, right in found["beads"]),
+    )
 
 
 def _no_passages() -> tuple[np.ndarray, np.ndarray]:
