@@ -60,17 +60,29 @@ nothing else. The index it returns numbers passages as its batch does;
 earlier index objects keep their numbering, skip keys they do not know and
 tolerate rows that vanished.
 
+Searches ask Milvus for (k - 1) * V + 1 documents, V the most language
+versions a passage has, and keep each passage's best: the k best passages are
+surely among them (exactly so on Lite, whose AUTOINDEX is a flat scan; a
+server's HNSW is approximate). Milvus counts a query term once however often it
+is repeated, where the protocol counts every repetition: the repeats' scores are
+added from one more search per repeated term, over the documents found (a
+document outside that first set is not considered, so only then can the
+ranking differ from bm25s's). ``fetch`` asks both
+collections at once for the candidates' rows, vectors as float32 slices, and
+keeps the alignments that come along for :meth:`MilvusIndex.alignment`.
+
 IDF is computed in the client, from document frequencies counted in the
 batch at build (N is the batch's document count), and carried over by an
 update: the changed and removed articles' old rows are read back from Milvus
 (subtracted), their new ones added. It costs no round trip per question; a
-``TEXT_MATCH`` count per term would cost one, and Milvus Lite 2.5.1 refuses
-``TEXT_MATCH`` anyway.
+``TEXT_MATCH`` count per term would cost one, and Milvus Lite 2.5.1 rejected
+our ``TEXT_MATCH`` expressions anyway.
 
 Failure: a Milvus that cannot be reached raises
 :class:`~index.search.backend.BackendUnavailable` naming ``search.milvus.uri``
-(never the token); gRPC reconnects by itself, so the next call after Milvus
-is back works. A collection name that exists with another schema raises
+(never the token), and drops its gRPC channel (whose own reconnection backs
+off for minutes), so the first call after Milvus is back opens a new one and
+works. A collection name that exists with another schema raises
 :class:`BackendMisconfigured` naming ``search.milvus.collection``. When the URI
 is a file path, this backend runs Milvus Lite itself
 (:mod:`index.search.milvus_lite`), restarts it if it dies, and stops it on
