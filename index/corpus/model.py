@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import mmap
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +72,178 @@ class Passage:
         return self.translations.get(language)
 
 
+_NO_TRANSLATIONS: Mapping[str, Rendition] = MappingProxyType({})
+_RECENT = 4096
+"""How many passages a table keeps made: a question's candidates and results, many times over."""
+
+
+class PassageTable(Sequence[Passage]):
+    """A corpus's passages in flat arrays and one UTF-8 buffer; a :class:`Passage` is made when asked for.
+
+    A passage held as objects costs some 350 bytes besides its text (the
+    passage, its rendition, the string's header, its translations mapping),
+    and its text two or four bytes a character as soon as it holds one curly
+    quote. Here it costs about 35 bytes and its UTF-8 text. The passages
+    looked up lately are kept, so a question that looks at the same few
+    passages many times makes each once.
+    """
+
+    def __init__(self, passages: Iterable[Passage]) -> None:
+        articles: dict[int, int] = {}
+        self._articles: list[Article] = []
+        languages: dict[str, int] = {}
+        methods: dict[str | None, int] = {}
+        text = bytearray()
+        self._article = array("i")
+        self._position = array("i")
+        self._first = array("q", [0])
+        """Passage i's renditions (its original, then its translations) are first[i]:first[i + 1]."""
+        self._language = array("B")
+        self._method = array("B")
+        self._headed = array("B")
+        self._cuts = array("q", [0])
+        """Rendition r's heading is text[cuts[2r]:cuts[2r + 1]], its body text[cuts[2r + 1]:cuts[2r + 2]]."""
+        for passage in passages:
+            self._article.append(articles.setdefault(id(passage.article), len(articles)))
+            if len(articles) > len(self._articles):
+                self._articles.append(passage.article)
+            self._position.append(passage.position)
+            for rendition in (passage.original, *passage.translations.values()):
+                self._language.append(languages.setdefault(rendition.language, len(languages)))
+                self._method.append(methods.setdefault(rendition.method, len(methods)))
+                self._headed.append(rendition.heading is not None)
+                text += (rendition.heading or "").encode("utf-8", "surrogatepass")
+                self._cuts.append(len(text))
+                text += rendition.body.encode("utf-8", "surrogatepass")
+                self._cuts.append(len(text))
+            self._first.append(len(self._language))
+        self._text: bytes | mmap.mmap = bytes(text)
+        self._languages = tuple(languages)
+        self._methods = tuple(methods)
+        self._recent: dict[int, Passage] = {}
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    @overload
+    def __getitem__(self, index: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Passage, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Passage | tuple[Passage, ...]:
+        # The engine looks up the same few candidates many times per question: this first line is the hot path.
+        try:
+            return self._recent[index]  # type: ignore[index]
+        except (KeyError, TypeError):  # not made lately, or a slice (unhashable before Python 3.12)
+            pass
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        number = int(index) + len(self) if index < 0 else int(index)
+        if not 0 <= number < len(self):
+            raise IndexError("passage number out of range")
+        made = self._make(number)
+        if len(self._recent) >= _RECENT:
+            self._recent.clear()  # a bounded memory of recent passages; forgetting all at once is cheapest
+        self._recent[number] = made
+        return made
+
+    def __iter__(self) -> Iterator[Passage]:
+        # Made afresh, not remembered: a walk over every passage would only push out the ones a question uses.
+        return (self._make(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to the tuple of its passages, which may hold dicts
+
+    def __repr__(self) -> str:
+        return f"PassageTable({len(self)} passages)"
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the table itself takes (its Article objects aside; its texts too once spilled)."""
+        arrays = (self._article, self._position, self._first, self._language, self._method, self._headed, self._cuts)
+        return (0 if self.spilled else self.text_bytes) + sum(a.itemsize * len(a) for a in arrays)
+
+    @property
+    def text_bytes(self) -> int:
+        """The size of every passage's text, UTF-8."""
+        return len(self._text)
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the texts are read from a file (see :meth:`spill`) rather than held in memory."""
+        return isinstance(self._text, mmap.mmap)
+
+    def spill(self, directory: str | Path | None = None) -> None:
+        """Read the passages' texts from a file from now on, rather than keep them in this process's memory.
+
+        The file (in ``directory``, the system's temporary directory by
+        default) has no name: it goes when the table does. Its pages are read
+        when a passage is made and cached by the system, which can drop them
+        again under memory pressure; only the pages read count in this
+        process's RSS. Worth it for a large corpus, whose texts a question
+        reads a dozen of.
+        """
+        if self.spilled or not self._text:
+            return
+        with tempfile.TemporaryFile(dir=directory) as handle:
+            handle.write(self._text)
+            handle.flush()
+            self._text = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def article_of(self, index: int) -> Article:
+        """Passage ``index``'s article, without making the passage."""
+        return self._articles[self._article[index]]
+
+    def languages(self) -> set[str]:
+        """Every language some passage can be read in."""
+        return {self._languages[code] for code in set(self._language)}
+
+    def _rendition(self, r: int) -> Rendition:
+        text, cuts = self._text, self._cuts
+        heading = text[cuts[2 * r] : cuts[2 * r + 1]].decode("utf-8", "surrogatepass") if self._headed[r] else None
+        body = text[cuts[2 * r + 1] : cuts[2 * r + 2]].decode("utf-8", "surrogatepass")
+        return Rendition(self._languages[self._language[r]], body, heading, self._methods[self._method[r]])
+
+    def _make(self, index: int) -> Passage:
+        first, last = self._first[index], self._first[index + 1]
+        translations = [self._rendition(r) for r in range(first + 1, last)]
+        return Passage(
+            self._articles[self._article[index]],
+            self._position[index],
+            self._rendition(first),
+            MappingProxyType({t.language: t for t in translations}) if translations else _NO_TRANSLATIONS,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Corpus:
-    """A validated corpus: every article and every passage, in a fixed order."""
+    """A validated corpus: every article and every passage, in a fixed order.
+
+    Passages given as any sequence are kept as a :class:`PassageTable`.
+    """
 
     root: Path
     articles: tuple[Article, ...]
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]
     digest: str
     """A hash of every file's bytes, so caches can tell when the corpus changed."""
     article_digests: Mapping[str, str]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.passages, PassageTable):
+            object.__setattr__(self, "passages", PassageTable(self.passages))
+
     def languages(self) -> list[str]:
         """Every language some passage can be read in."""
-        return sorted({r.language for p in self.passages for r in p.renditions()})
+        passages = self.passages
+        if isinstance(passages, PassageTable):
+            return sorted(passages.languages())
+        return sorted({r.language for p in passages for r in p.renditions()})
 
     def translation_counts(self) -> dict[str, int]:
         """How many articles are translated into each language."""

@@ -1,4 +1,4 @@
-"""Sentence embeddings and cosine search over them."""
+"""Sentence embeddings: the encoders (cosine search over their vectors is in :mod:`index.search.vectors`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ from functools import cache
 from typing import Protocol
 
 import numpy as np
+
+# Vector storage and search moved to .vectors; these names stay importable from here.
+from .vectors import VectorIndex, normalize_rows, top_k
+
+__all__ = [
+    "Embedder",
+    "MultilingualE5",
+    "UniversalSentenceEncoder",
+    "VectorIndex",
+    "normalize_rows",
+    "shared_alignment_encoder",
+    "shared_retrieval_encoder",
+    "top_k",
+]
 
 
 class Embedder(Protocol):
@@ -156,91 +170,3 @@ class UniversalSentenceEncoder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
-
-
-def normalize_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32, copy=False)
-
-
-class VectorIndex:
-    """Cosine search over unit vectors.
-
-    Small collections are searched exactly. Past ``exact_limit`` vectors the
-    index partitions them with k-means (an inverted-file index) and scans only
-    the lists nearest the query, which keeps a query to a few milliseconds at
-    100,000 passages.
-    """
-
-    def __init__(self, vectors: np.ndarray, *, exact_limit: int = 20_000, probes: int = 32, seed: int = 0) -> None:
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.exact = len(self.vectors) <= exact_limit
-        self.probes = probes
-        if self.exact:
-            return
-        lists = max(16, int(np.sqrt(len(self.vectors)) * 2))
-        self.centroids = _kmeans(self.vectors, lists, seed=seed)
-        assignment = np.argmax(self.vectors @ self.centroids.T, axis=1)
-        order = np.argsort(assignment, kind="stable")
-        # Keep one copy, sorted by list so each list is a contiguous slice; _order maps back.
-        self._order = order.astype(np.int64)
-        self._position = np.empty_like(self._order)
-        self._position[self._order] = np.arange(len(order))
-        self.vectors = self.vectors[order]
-        self._bounds = np.searchsorted(assignment[order], np.arange(lists + 1))
-
-    def __len__(self) -> int:
-        return len(self.vectors)
-
-    def rows(self, rows: np.ndarray) -> np.ndarray:
-        """The vectors of the given row numbers (as given to the constructor)."""
-        return self.vectors[rows] if self.exact else self.vectors[self._position[rows]]
-
-    def original_order(self) -> np.ndarray:
-        """The vectors in the order they were given."""
-        if self.exact:
-            return self.vectors
-        restored = np.empty_like(self.vectors)
-        restored[self._order] = self.vectors
-        return restored
-
-    def search(self, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row numbers and cosines of the ``limit`` best vectors, best first."""
-        if len(self.vectors) == 0 or limit <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if self.exact:
-            scores = self.vectors @ query
-            rows = top_k(scores, limit)
-            return rows, scores[rows]
-        nearest = top_k(self.centroids @ query, self.probes)
-        # Each list is a contiguous slice: score the slices in place rather than gathering a copy.
-        starts, ends = self._bounds[nearest], self._bounds[nearest + 1]
-        scores = np.concatenate([self.vectors[a:b] @ query for a, b in zip(starts, ends, strict=True)])
-        candidates = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        best = top_k(scores, limit)
-        return self._order[candidates[best]], scores[best]
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, largest first (ties by index)."""
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]
-
-
-def _kmeans(vectors: np.ndarray, k: int, *, seed: int, iterations: int = 8, sample: int = 20_000) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    train = vectors[rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)]
-    centroids = train[rng.choice(len(train), size=k, replace=False)].copy()
-    for _ in range(iterations):
-        assignment = np.argmax(train @ centroids.T, axis=1)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assignment, train)
-        counts = np.bincount(assignment, minlength=k)
-        empty = counts == 0
-        sums[empty] = train[rng.choice(len(train), size=int(empty.sum()), replace=False)]
-        centroids = normalize_rows(sums)
-    return centroids
