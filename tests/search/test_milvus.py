@@ -123,10 +123,7 @@ def make_batch(
 
 def embedded() -> EmbeddedBackend:
     """The embedded backend with float32 vectors (its compact int8 ones move cosines by about 0.001)."""
-    try:
-        return EmbeddedBackend(precision="float32")  # type: ignore[call-arg]
-    except TypeError:  # a version that stores float32 only
-        return EmbeddedBackend()
+    return EmbeddedBackend(precision="float32")
 
 
 def exact_vector_top(batch: IndexBatch, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
