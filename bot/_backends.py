@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.search.backend import Backend
+from index.search.backend import Backend, BackendMisconfigured
 from index.search.embedded import EmbeddedBackend
 
 from ._config import ConfigError, MilvusSettings
@@ -14,7 +14,7 @@ LITE_FILE = "milvus/newsbot.db"
 
 
 def open_backend(name: str, milvus: MilvusSettings, cache_dir: Path | None) -> Backend:
-    """The backend called ``name``; raises ConfigError when Milvus is chosen but not installed.
+    """The backend called ``name``; raises ConfigError when Milvus is chosen but not installed or misconfigured.
 
     Connecting may raise :class:`index.search.backend.BackendUnavailable`, which names the setting to check.
     """
@@ -28,7 +28,10 @@ def open_backend(name: str, milvus: MilvusSettings, cache_dir: Path | None) -> B
             "install it with: pip install -e '.[milvus]'"
         ) from None
     uri = milvus.uri or str(lite_file(cache_dir))
-    return MilvusBackend(uri, token=milvus.token or None, collection=milvus.collection)
+    try:
+        return MilvusBackend(uri, token=milvus.token or None, collection=milvus.collection)
+    except BackendMisconfigured as exc:  # a setting to fix, not an outage: said like any configuration problem
+        raise ConfigError(str(exc)) from None
 
 
 def lite_file(cache_dir: Path | None) -> Path:

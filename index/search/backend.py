@@ -35,6 +35,10 @@ class BackendUnavailable(RuntimeError):
     """The backend cannot be reached; the message names it and the setting to check, never a secret."""
 
 
+class BackendMisconfigured(RuntimeError):
+    """The configuration names something the backend cannot use (a collection of another schema, a bad name)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Alignment:
     """A translation's sentences and how they pair with the original's."""

@@ -115,7 +115,7 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on the installation
     raise ImportError("search.backend milvus needs pymilvus: pip install -e '.[milvus]'") from missing
 
-from .backend import Alignment, BackendUnavailable, Candidates, IndexBatch
+from .backend import Alignment, BackendMisconfigured, BackendUnavailable, Candidates, IndexBatch
 from .lexical import K1, B
 
 log = logging.getLogger(__name__)
@@ -172,10 +172,6 @@ SENTENCE_FIELDS = {
     "echo": "FLOAT_VECTOR",
 }
 POINTER_FIELDS = {"id": "VARCHAR", "target": "VARCHAR", "placeholder": "FLOAT_VECTOR"}
-
-
-class BackendMisconfigured(RuntimeError):
-    """The configuration names something that cannot be used (e.g. a collection of another schema)."""
 
 
 class MilvusBackend:

@@ -28,9 +28,14 @@ except lite_module.LiteUnavailable as missing:  # pragma: no cover - depends on 
 
 from pymilvus import DataType, MilvusClient  # noqa: E402
 
-from index.search.backend import Alignment, BackendUnavailable, IndexBatch  # noqa: E402
+from index.search.backend import (  # noqa: E402
+    Alignment,
+    BackendMisconfigured,
+    BackendUnavailable,
+    IndexBatch,
+)
 from index.search.embedded import EmbeddedBackend  # noqa: E402
-from index.search.milvus import BackendMisconfigured, MilvusBackend, MilvusIndex  # noqa: E402
+from index.search.milvus import MilvusBackend, MilvusIndex  # noqa: E402
 from index.search.milvus_lite import LiteServer  # noqa: E402
 
 DIM, ECHO_DIM = 16, 8
@@ -498,3 +503,19 @@ def test_a_collection_of_another_schema_names_the_setting(lite: LiteServer, clie
 
     with pytest.raises(BackendMisconfigured, match=r"search\.milvus\.collection"):
         MilvusBackend(lite.uri, collection="not-a-name")
+
+
+def test_the_bot_reports_a_collection_of_another_schema_as_a_configuration_problem(
+    lite: LiteServer, client: MilvusClient
+) -> None:
+    from bot._backends import open_backend
+    from bot._config import ConfigError, MilvusSettings
+
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=4)
+    indexes = client.prepare_index_params()
+    indexes.add_index("embedding", index_type="AUTOINDEX", metric_type="IP")
+    client.create_collection("their_news", schema=schema, index_params=indexes)
+    with pytest.raises(ConfigError, match=r"search\.milvus\.collection 'their_news'"):
+        open_backend("milvus", MilvusSettings(uri=lite.uri, collection="their_news"), None)
