@@ -114,17 +114,19 @@ class LexicalIndex:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """The BM25 score of every document for the query ``terms`` (zeros when none match)."""
+        scores = np.zeros(self.size, dtype=np.float32)
         numbers = self._numbers(terms)
         if not numbers or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        # Gather the query terms' posting lists (a term repeated in the query counts
-        # again, as in BM25) and sum them per document in one vectorised pass.
-        spans = [slice(int(self._indptr[t]), int(self._indptr[t + 1])) for t in numbers]
-        docs = np.concatenate([self._docs[s] for s in spans])
-        counts = np.concatenate([self._counts[s] for s in spans]).astype(np.float32)
-        weights = np.repeat(self._idf_of(np.array(numbers)).astype(np.float32), [s.stop - s.start for s in spans])
-        weights *= counts / (counts + self._norm[docs])
-        return np.bincount(docs, weights=weights, minlength=self.size).astype(np.float32)
+            return scores
+        # A term's postings name each document once, so adding its weights by fancy index is exact; a term
+        # repeated in the query counts again, as in BM25. Term by term, nothing the size of every posting
+        # asked for is gathered, and the sums stay float32 (np.bincount would make a float64 copy of both).
+        for number, idf in zip(numbers, self._idf_of(np.array(numbers)).astype(np.float32).tolist(), strict=True):
+            first, last = int(self._indptr[number]), int(self._indptr[number + 1])
+            docs = self._docs[first:last]
+            counts = self._counts[first:last].astype(np.float32)
+            scores[docs] += np.float32(idf) * counts / (counts + self._norm[docs])
+        return scores
 
     def presence(self, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
         """A boolean matrix: does document ``docs[i]`` contain ``terms[j]``?"""

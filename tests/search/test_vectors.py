@@ -125,3 +125,16 @@ def test_rescoring_gives_float32s_ranking_and_cosines(exact_limit: int) -> None:
         same_rescored += found.tolist() == truth.tolist()
         same_coarse += coarse.search(query, 10)[0].tolist() == truth.tolist()
     assert same_rescored >= 18 and same_coarse < same_rescored
+
+
+@pytest.mark.parametrize("n", [1000, 300_000])
+def test_top_k_of_many_scores_is_the_k_best(n: int) -> None:
+    # Past 100,000 scores the search partitions only those reaching a sample's k-th best: same answer.
+    rng = np.random.default_rng(6)
+    for scores in (rng.normal(size=n).astype(np.float32), np.r_[np.zeros(n - 30), rng.random(30)]):
+        for k in (1, 10, 50, 200):
+            expected = np.lexsort((np.arange(n), -scores))[:k]
+            got = top_k(scores, k)
+            np.testing.assert_array_equal(scores[got], scores[expected])
+            if k <= 30 or scores.min() < 0:  # no ties at the cut: the same rows
+                np.testing.assert_array_equal(got, expected)
