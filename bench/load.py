@@ -10,14 +10,21 @@ Bot API (tests/fakebot.py) served on 127.0.0.1, queues the whole burst at once
 (private questions, group mentions and inline queries from distinct users,
 mixed, plus admin /reloads spread through it) and reports:
 
-* updates handled per second, and answer latency p50/p95/p99 (from the moment
-  getUpdates hands an update to the bot to the moment its answer arrives);
+* updates handled per second, and answer latency p50/p95/p99, from the moment the burst
+  was queued (what its senders wait) and from the moment getUpdates hands an update to
+  the bot (the bot fetches only as many as it has room for; the rest wait at Telegram);
 * peak RSS growth of the bot process;
 * how many updates were answered, rate-limited (one notice) or dropped (silent,
   after the notice), and whether the rate limiter kept its promises;
 * answers that differ from the engine's answer to the same question (there must be none,
   /reloads included), and calls the fake refused;
-* the worst event-loop delay, as the bot's own /stats measures it.
+* the worst event-loop delay, as the bot's own /stats measures it, and the stalls over
+  100 ms the bot logged, with where the loop thread's time went (running callbacks,
+  waiting for a CPU, or for the GIL);
+* how long the bot took to exit after SIGINT (it is killed after 60 s).
+
+The burst counts as handled once an admin command queued after it has been answered
+(so the bot has taken up every update before it) and no answer has been sent for 5 s.
 
 By default Telegram's flood limits (30 messages/s, 20 per minute per group) are
 raised so the bot's own capacity is measured; --telegram-limits keeps them, and
@@ -53,6 +60,13 @@ from tests.fakebot import FakeBotAPI  # noqa: E402
 
 TOKEN = "424242:LOAD-test-token-not-secret"
 ADMIN = 1
+BEHIND_BURST = 2
+"""Message id of the admin /stats queued behind the burst: its answer means the bot reached the end."""
+QUIET_SECONDS = 5.0
+STOP_TIMEOUT = 60.0
+STALL = re.compile(
+    r"blocked for (\d+) ms(?: \(running (\d+) ms, waiting for a CPU (\d+) ms, for the GIL or I/O (\d+) ms\))?"
+)
 QUESTIONS = [
     ("en", "Why was the Space delayed?"),
     ("en", "How many followers does Elon Musk have?"),
@@ -69,6 +83,21 @@ QUESTIONS = [
     ("es", "¿Por qué se retrasó la conversación en X?"),
     ("es", "¿Cuándo cambió Twitter su nombre a X?"),
 ]
+
+
+def scheduler_seconds(pid: int) -> tuple[float, float, float]:
+    """The bot's CPU time, and its event-loop (main) thread's time on a CPU and waiting for one, in seconds."""
+    total = 0.0
+    loop = (0.0, 0.0)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            running, waiting, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        total += int(running) / 1e9
+        if task.name == str(pid):
+            loop = (int(running) / 1e9, int(waiting) / 1e9)
+    return total, *loop
 
 
 def rss_kb(pid: int, field: str) -> int:
@@ -171,33 +200,80 @@ def main() -> int:
             [sys.executable, str(ROOT / "bot.py"), "--config", str(work / "config.yaml")],
             cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, text=True,
         )  # fmt: skip
+        stop_seconds: float | None = None
         try:
             fake.wait_for_sync("getUpdates", timeout=180)
             rss_before = rss_kb(bot.pid, "VmRSS")
+            cpu_before = scheduler_seconds(bot.pid)
             started = time.monotonic()
             for update in burst:
                 fake.queue_update(update)
+            # Delivered is not handled: the bot fetches far ahead of what it has answered. An admin
+            # command behind the burst is taken up only once everything before it has been.
+            fake.queue_update({"message": admin_command("/stats", BEHIND_BURST)})
             last, last_count = time.monotonic(), -1
             while time.monotonic() - started < args.timeout:
                 count = len(fake.sent("sendMessage")) + len(fake.sent("answerInlineQuery"))
                 if count != last_count:
                     last, last_count = time.monotonic(), count
-                if len(fake.delivered_at) >= len(burst) and time.monotonic() - last > 10:
-                    break  # everything was delivered and nothing has moved for 10 s
+                if reached_the_end(fake) and time.monotonic() - last > QUIET_SECONDS:
+                    break
                 time.sleep(0.5)
+            else:
+                print(f"gave up after {args.timeout:.0f} s with the burst still being handled", file=sys.stderr)
             elapsed = max(c.at for c in fake.calls) - started
             rss_peak = rss_kb(bot.pid, "VmHWM")
+            cpu = [after - before for after, before in zip(scheduler_seconds(bot.pid), cpu_before, strict=True)]
             fake.queue_update({"message": admin_command("/stats", 1)})
-            stats_text = fake.wait_for_sync("sendMessage", count=len(fake.sent("sendMessage")) + 1)[-1]["text"]
+            stats_text = admin_reply(fake, 1, timeout=60)
         finally:
+            stopping = time.monotonic()
             bot.send_signal(signal.SIGINT)
-            bot.wait(timeout=60)
+            try:
+                bot.wait(timeout=STOP_TIMEOUT)
+                stop_seconds = time.monotonic() - stopping
+            except subprocess.TimeoutExpired:
+                bot.kill()  # never leave it running behind us
+                bot.wait()
             log.close()
             err = (work / "bot.log").read_text()
             print(f"bot log: {work / 'bot.log'}")
 
     report(burst, fake, engine, started, elapsed, rss_before, rss_peak, stats_text, burst_limit, window, err, args)
+    if cpu[0]:
+        print(
+            f"bot CPU during the burst: {cpu[0]:.1f} s ({cpu[0] / elapsed:.2f} cores); event-loop thread on a CPU "
+            f"{cpu[1]:.1f} s, runnable but waiting for one {cpu[2]:.1f} s"
+        )
+    print(
+        f"stopped {stop_seconds:.1f} s after SIGINT"
+        if stop_seconds is not None
+        else f"did not stop within {STOP_TIMEOUT:.0f} s of SIGINT (killed)"
+    )
     return 0
+
+
+def admin_replies(fake: FakeBotAPI, message_id: int) -> list[str]:
+    """The texts the bot sent in reply to the admin's message ``message_id``."""
+    return [
+        params["text"]
+        for params in fake.sent("sendMessage")
+        if params.get("chat_id") == ADMIN and params.get("reply_parameters", {}).get("message_id") == message_id
+    ]
+
+
+def admin_reply(fake: FakeBotAPI, message_id: int, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while not (found := admin_replies(fake, message_id)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no reply to the admin's message {message_id} within {timeout:.0f} s")
+        time.sleep(0.05)
+    return found[0]
+
+
+def reached_the_end(fake: FakeBotAPI) -> bool:
+    """Whether the admin command queued behind the burst has been answered."""
+    return bool(admin_replies(fake, BEHIND_BURST))
 
 
 def report(
@@ -217,6 +293,7 @@ def report(
     }
 
     latencies: list[float] = []
+    waits: list[float] = []  # from the moment the whole burst was queued: what its senders waited
     handling: list[float] = []  # from "typing…" (the bot starts on it) to the answer, private chats
     answered = limited = dropped = wrong = reloads_ok = 0
     per_user: dict[int, Counter[str]] = defaultdict(Counter)
@@ -231,6 +308,7 @@ def report(
                 continue
             answered += 1
             latencies.append(got.at - (delivered or started))
+            waits.append(got.at - started)
             continue
         msg = update["message"]
         got = replies.get((msg["chat"]["id"], msg["message_id"]), [])
@@ -244,6 +322,7 @@ def report(
             continue
         text = got[0].params["text"]
         latencies.append(got[0].at - (delivered or started))
+        waits.append(got[0].at - started)
         began = typing.get(msg["chat"]["id"])
         if msg["chat"]["type"] == "private" and began is not None and began <= got[0].at:
             handling.append(got[0].at - began)
@@ -282,6 +361,11 @@ def report(
         f"Telegram flood limits {'kept' if args.telegram_limits else 'raised'}"
     )
     print(f"handled in {elapsed:.1f} s: {len(burst) / elapsed:.0f} updates/s")
+    wait = np.array(waits) * 1000
+    print(
+        f"answer latency from the burst (all queued at once): p50 {np.percentile(wait, 50):.0f} ms, "
+        f"p95 {np.percentile(wait, 95):.0f} ms, p99 {np.percentile(wait, 99):.0f} ms"
+    )
     print(
         f"answer latency from delivery: p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, "
         f"p99 {np.percentile(lat, 99):.0f} ms"
@@ -307,8 +391,24 @@ def report(
         f"(RSS {rss_before / 1024:.0f} MB when ready, peak {rss_peak / 1024:.0f} MB)"
     )
     print(f"worst event-loop delay (the bot's /stats): {lag.group(1) + ' ms' if lag else 'n/a'}")
+    print(stall_summary(err))
     crashed = "Traceback" in err
     print(f"crashed: {'yes' if crashed else 'no'}" + (f"\n{err[-2000:]}" if crashed else ""))
+
+
+def stall_summary(log_text: str) -> str:
+    """The event-loop stalls the bot logged (over 100 ms), and where the worst one's time went."""
+    stalls = sorted((m for m in STALL.finditer(log_text)), key=lambda m: int(m.group(1)))
+    if not stalls:
+        return "event-loop stalls over 100 ms logged by the bot: none"
+    worst = stalls[-1]
+    where = (
+        f" (running callbacks {worst.group(2)} ms, waiting for a CPU {worst.group(3)} ms, "
+        f"for the GIL or I/O {worst.group(4)} ms)"
+        if worst.group(2) is not None
+        else ""
+    )
+    return f"event-loop stalls over 100 ms logged by the bot: {len(stalls)}; the worst {worst.group(1)} ms{where}"
 
 
 if __name__ == "__main__":
