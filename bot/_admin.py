@@ -16,6 +16,7 @@ from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
 from index import CorpusError
+from index.search.backend import BackendUnavailable
 
 from ._compose import escape, shorten
 from ._i18n import Strings
@@ -57,6 +58,10 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except OSError as exc:
         log.warning("reload failed: %s", exc)
         await reply_html(update.effective_message, s("reload_failed", problems=escape(str(exc))))
+        return
+    except BackendUnavailable as exc:  # its message names the setting to check, never a secret
+        log.warning("reload failed: %s", exc)
+        await reply_html(update.effective_message, s("reload_unavailable", problem=escape(str(exc))))
         return
     rt.save_stats()
     gc.freeze()  # the new index is long-lived too (see post_init)

@@ -19,6 +19,8 @@ from index.search.embedded import EmbeddedBackend, EmbeddedIndex
 from .botkit import message, update_for, user
 from .fakebot import FakeBotAPI
 
+DOWN = "cannot reach the search index at search.milvus.uri (connection refused)"
+
 
 class Switch:
     """Whether the pretend remote index is reachable."""
@@ -28,7 +30,7 @@ class Switch:
 
     def check(self) -> None:
         if self.down:
-            raise BackendUnavailable("cannot reach the search index at search.milvus.uri (connection refused)")
+            raise BackendUnavailable(DOWN)
 
 
 class RemoteIndex:
@@ -157,3 +159,25 @@ def test_the_bot_refuses_to_start_without_its_milvus_and_says_which_setting(tmp_
     assert proc.returncode == 2
     assert "search.milvus.uri" in proc.stderr and "Traceback" not in proc.stderr
     assert "SeKrEt" not in proc.stderr and "TEST-secret" not in proc.stderr
+
+
+async def test_an_admins_reload_while_the_backend_is_down_names_it_and_keeps_the_old_index(
+    remote_service: tuple[AnswerService, RemoteBackend], fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    from .botkit import ADMIN_ID, application, bot_config
+
+    service, backend = remote_service
+    engine = service.engine
+    bot_app: Any = application(bot_config(tmp_path), service, fake)
+    await bot_app.initialize()
+    try:
+        backend.switch.down = True
+        await bot_app.process_update(update_for(bot_app, message=message("/reload", sender=user(user_id=ADMIN_ID))))
+        (reply,) = fake.sent("sendMessage")
+        assert "search.milvus.uri" in reply["text"] and "connection refused" in reply["text"]
+        assert reply["text"] == strings("en")("reload_unavailable", problem=str(BackendUnavailable(DOWN)))
+        assert service.engine is engine
+        backend.switch.down = False
+        assert service.ask("Why was the Space delayed?", k=3).answered
+    finally:
+        await bot_app.shutdown()
