@@ -29,6 +29,11 @@ The burst counts as handled once an admin command queued after it has been answe
 By default Telegram's flood limits (30 messages/s, 20 per minute per group) are
 raised so the bot's own capacity is measured; --telegram-limits keeps them, and
 then sending, not the bot, sets the pace.
+
+--busy N keeps N other processes spinning on the CPU during the burst: the bot on a
+busy machine. Its defences there include running the encoder's OpenMP on one passive
+thread (bot/_app.py); to see the loop without them, pass OpenMP's defaults through the
+environment, e.g. ``OMP_THREAD_LIMIT=64 OMP_WAIT_POLICY=ACTIVE python bench/load.py --busy 2``.
 """
 
 from __future__ import annotations
@@ -171,6 +176,9 @@ def main() -> int:
     parser.add_argument("--flood", type=int, default=12)
     parser.add_argument("--telegram-limits", action="store_true", help="keep Telegram's 30 messages/s flood limits")
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
+    parser.add_argument("--busy", type=int, default=0, help="other processes spinning on the CPU during the burst")
+    parser.add_argument("--backend", choices=("embedded", "milvus"), default="embedded", help="search backend")
+    parser.add_argument("--milvus-uri", default="", help="a Milvus server; without it, Milvus Lite in the cache")
     args = parser.parse_args()
     rng = random.Random(7)
     burst = build_burst(args.updates, args.users, args.reloads, args.groups, args.flooders, args.flood, rng)
@@ -191,6 +199,7 @@ def main() -> int:
             "persistence": str(work / "state" / "bot.pickle"),
             "rate_limit": {"burst": burst_limit, "per_seconds": window},
             "log_level": "INFO",
+            "search": {"backend": args.backend, "milvus": {"uri": args.milvus_uri, "collection": "newsbot_load"}},
         }
         (work / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         log = (work / "bot.log").open("w")
@@ -201,10 +210,15 @@ def main() -> int:
             cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, text=True,
         )  # fmt: skip
         stop_seconds: float | None = None
+        hogs: list[subprocess.Popen[bytes]] = []
         try:
             fake.wait_for_sync("getUpdates", timeout=180)
             rss_before = rss_kb(bot.pid, "VmRSS")
             cpu_before = scheduler_seconds(bot.pid)
+            hogs += [
+                subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+                for _ in range(args.busy)
+            ]
             started = time.monotonic()
             for update in burst:
                 fake.queue_update(update)
@@ -227,6 +241,9 @@ def main() -> int:
             fake.queue_update({"message": admin_command("/stats", 1)})
             stats_text = admin_reply(fake, 1, timeout=60)
         finally:
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
             stopping = time.monotonic()
             bot.send_signal(signal.SIGINT)
             try:
@@ -358,7 +375,8 @@ def report(
     lag = re.search(r"max\.? (\d+) ms", stats_text)
     print(
         f"burst: {len(burst):,} updates ({args.reloads} of them /reload) from {args.users:,} users; "
-        f"Telegram flood limits {'kept' if args.telegram_limits else 'raised'}"
+        f"Telegram flood limits {'kept' if args.telegram_limits else 'raised'}; {args.backend} search backend; "
+        f"{args.busy} other process(es) spinning on the CPU"
     )
     print(f"handled in {elapsed:.1f} s: {len(burst) / elapsed:.0f} updates/s")
     wait = np.array(waits) * 1000
