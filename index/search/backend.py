@@ -21,6 +21,7 @@ default) and :mod:`index.search.milvus`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -86,6 +87,39 @@ class IndexBatch:
     def doc_starts(self) -> np.ndarray:
         """Where each passage's documents begin; passages + 1 entries."""
         return np.searchsorted(self.doc_passage, np.arange(self.passages + 1), side="left")
+
+
+def fingerprint(batch: IndexBatch, chunk: int = 4096) -> str:
+    """A digest of everything a backend stores of ``batch``: equal digests, equal indexes.
+
+    A backend that keeps its index outside the process compares it with what it holds, to reuse
+    an index a restart would otherwise write again row by row.
+    """
+    digest = hashlib.sha256()
+
+    def add_texts(texts: Sequence[str] | Sequence[Sequence[str]]) -> None:
+        for text in texts:
+            joined = text if isinstance(text, str) else "\x1f".join(text)
+            digest.update(joined.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x1e")
+        digest.update(b"\x1d")
+
+    def add_rows(array: np.ndarray) -> None:
+        digest.update(repr((array.shape, str(array.dtype))).encode())
+        for start in range(0, len(array), chunk):  # a slice at a time: arrays may be composed as they are read
+            digest.update(np.ascontiguousarray(array[start : start + chunk]).tobytes())
+
+    add_texts(batch.keys)
+    add_texts(batch.articles)
+    add_texts(batch.doc_language)
+    add_texts(batch.doc_terms)
+    add_texts(batch.doc_text)
+    for array in (batch.doc_passage, batch.doc_original, batch.vector_doc, batch.vectors, batch.sentence_starts):
+        add_rows(array)
+    for array in (batch.sentence_spans, batch.sentence_vectors, batch.sentence_echoes):
+        add_rows(array)
+    add_texts([repr((key, batch.alignments[key])) for key in sorted(batch.alignments)])
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on the installation
     raise ImportError("search.backend milvus needs pymilvus: pip install -e '.[milvus]'") from missing
 
-from .backend import Alignment, BackendMisconfigured, BackendUnavailable, Candidates, IndexBatch
+from .backend import Alignment, BackendMisconfigured, BackendUnavailable, Candidates, IndexBatch, fingerprint
 from .lexical import K1, B
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,9 @@ SENTENCE_FIELDS = {
     "echo": "FLOAT_VECTOR",
 }
 POINTER_FIELDS = {"id": "VARCHAR", "target": "VARCHAR", "placeholder": "FLOAT_VECTOR"}
+FINGERPRINT_ROW = "#fingerprint"
+"""The id of the sentences collection's one row that is no sentence: it holds the fingerprint of what the pair
+indexes (:func:`index.search.backend.fingerprint`). A sentence's id starts with an article id, never empty."""
 
 
 class MilvusBackend:
@@ -238,15 +241,23 @@ class MilvusBackend:
 
     def _build(self, batch: IndexBatch) -> MilvusIndex:
         previous = self.check()
-        name = f"{self.collection}_{time.strftime('%Y%m%d_%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
+        digest = fingerprint(batch)
         dims = _dims(batch)
-        self._drop_orphans(keep={previous, name} if previous else {name})
         conn = self.connection
+        if previous is not None and conn.call(lambda c: _stored_fingerprint(c, previous)) == digest:
+            # What a restart finds: the live pair already holds this corpus, so only its loading is left.
+            conn.call(lambda c: _load(c, previous))
+            self._drop_orphans(keep={previous})
+            log.info("Milvus collection %s already indexes this corpus; reusing it", previous)
+            return self._indexed(previous, batch, dims)
+        name = f"{self.collection}_{time.strftime('%Y%m%d_%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
+        self._drop_orphans(keep={previous, name} if previous else {name})
         try:
             conn.call(lambda c: _create_documents(c, name, dims[0]))
             conn.call(lambda c: _create_sentences(c, _sentences(name), dims[0], dims[1]))
             self._write(name, _document_rows(batch, range(len(batch.doc_passage))), upsert=False)
             self._write(_sentences(name), _sentence_rows(batch, range(batch.passages)), upsert=False)
+            self._write(_sentences(name), iter([_fingerprint_row(digest, dims)]), upsert=True)
             conn.call(lambda c: c.flush(name, timeout=conn.write_timeout))
             conn.call(lambda c: c.flush(_sentences(name), timeout=conn.write_timeout))
             self._point(name)
@@ -255,6 +266,9 @@ class MilvusBackend:
             raise
         if previous is not None and previous != name:
             self._retire(previous)
+        return self._indexed(name, batch, dims)
+
+    def _indexed(self, name: str, batch: IndexBatch, dims: tuple[int, int]) -> MilvusIndex:
         frequencies = _document_frequencies(batch.doc_terms)
         index = MilvusIndex(self.connection, name, batch, frequencies, _Live(name, dims, frequencies))
         self._live = index.live
@@ -274,10 +288,13 @@ class MilvusBackend:
         frequencies = Counter({t: n for t, n in frequencies.items() if n > 0})
         doc_rows = list(_document_rows(batch, docs))
         sentence_rows = list(_sentence_rows(batch, passages))
+        # Until the update is whole the pair matches no corpus: a crash halfway leaves it for a rebuild.
+        self._write(_sentences(name), iter([_fingerprint_row("", live.dims)]), upsert=True)
         self._write(name, iter(doc_rows), upsert=True)
         self._write(_sentences(name), iter(sentence_rows), upsert=True)
         self._delete_others(name, touched, [r["id"] for r in doc_rows])
         self._delete_others(_sentences(name), touched, [r["id"] for r in sentence_rows])
+        self._write(_sentences(name), iter([_fingerprint_row(fingerprint(batch), live.dims)]), upsert=True)
         return MilvusIndex(self.connection, name, batch, frequencies, _Live(name, live.dims, frequencies))
 
     # -- configuration ---------------------------------------------------------------------------------------
@@ -1094,6 +1111,35 @@ def _sentence_rows(batch: IndexBatch, passages: Sequence[int]) -> Iterator[dict[
                 "vector": vectors[i],
                 "echo": echoes[i],
             }
+
+
+def _fingerprint_row(digest: str, dims: tuple[int, int]) -> dict[str, Any]:
+    """The sentences collection's record of what the pair indexes; an empty digest matches no corpus."""
+    dim, echo_dim = dims
+    return {
+        "id": FINGERPRINT_ROW,
+        "passage_key": f"{FINGERPRINT_ROW} {digest}",  # no passage's key: questions never fetch it
+        "article_id": "",  # no article's: updates never delete it
+        "position": -1,
+        "start": 0,
+        "end": 0,
+        "vector": [0.0] * max(dim, 2),
+        "echo": [0.0] * max(echo_dim, 2),
+    }
+
+
+def _stored_fingerprint(client: Any, name: str) -> str:
+    """The fingerprint the pair ``name`` records, "" when it records none (older, or updated halfway)."""
+    if not client.has_collection(_sentences(name)):
+        return ""
+    rows = client.get(_sentences(name), ids=[FINGERPRINT_ROW], output_fields=["passage_key"])
+    return str(rows[0]["passage_key"]).removeprefix(f"{FINGERPRINT_ROW} ") if rows else ""
+
+
+def _load(client: Any, name: str) -> None:
+    """Load both collections of a pair into memory (a server releases them on restart); a no-op when loaded."""
+    client.load_collection(name)
+    client.load_collection(_sentences(name))
 
 
 def _padded(vectors: np.ndarray, dim: int) -> np.ndarray:

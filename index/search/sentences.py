@@ -107,4 +107,3 @@ def _joined_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
         else:
             joined.append((pending, spans[-1][1]))
     return joined
-

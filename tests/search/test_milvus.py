@@ -7,6 +7,7 @@ module; tests that stop a server start their own.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -33,9 +34,10 @@ from index.search.backend import (  # noqa: E402
     BackendMisconfigured,
     BackendUnavailable,
     IndexBatch,
+    fingerprint,
 )
 from index.search.embedded import EmbeddedBackend  # noqa: E402
-from index.search.milvus import MilvusBackend, MilvusIndex  # noqa: E402
+from index.search.milvus import FINGERPRINT_ROW, MilvusBackend, MilvusIndex  # noqa: E402
 from index.search.milvus_lite import LiteServer  # noqa: E402
 
 DIM, ECHO_DIM = 16, 8
@@ -326,6 +328,7 @@ class _Spy:
     def __init__(self, client: Any) -> None:
         self._client = client
         self.written: list[tuple[str, str, list[str]]] = []
+        self.fail_on: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
@@ -335,6 +338,8 @@ class _Spy:
         def spied(collection: str, data: Any = None, **kwargs: Any) -> Any:
             ids = [row["id"] for row in data] if data is not None else list(kwargs.get("ids", []))
             self.written.append((name, collection, ids))
+            if name == self.fail_on:
+                raise RuntimeError(f"injected failure of {name}")
             return method(collection, data, **kwargs) if data is not None else method(collection, **kwargs)
 
         return spied
@@ -354,7 +359,7 @@ def test_update_writes_only_the_changed_articles(backend: MilvusBackend, client:
 
     assert new.name == old.name  # in place: no new collection
     for _, _, ids in spy.written:
-        assert ids and all(i.split("#")[0] in ("a2", "a3", "a4") for i in ids), ids
+        assert ids and all(i.split("#")[0] in ("a2", "a3", "a4") or i == FINGERPRINT_ROW for i in ids), ids
     deleted = {i for method, _, ids in spy.written if method == "delete" for i in ids}
     assert {"a2#1#id", "a2#0#en", "a3#0#nl", "a3#1#en"} <= deleted
     docs_per_article = {a: int(np.sum([after.articles[p] == a for p in after.doc_passage])) for a in articles}
@@ -385,6 +390,83 @@ def test_update_writes_only_the_changed_articles(backend: MilvusBackend, client:
     again = make_batch(articles, reseed={"a2": 6})
     newer = backend.update(again, changed={"a2"}, removed=set())
     np.testing.assert_allclose(newer.idf(VOCABULARY), embedded().build(again).idf(VOCABULARY))
+
+
+def test_a_restart_reuses_the_collection_holding_the_corpus(lite: LiteServer, client: MilvusClient) -> None:
+    """A new process on the same corpus finds its index written: no collection is made, no row written."""
+    batch = make_batch()
+    first = MilvusBackend(lite.uri, collection="reuse", drop_delay=0)
+    built = first.build(batch)
+    first.close()
+    collections = set(client.list_collections())
+
+    restarted = MilvusBackend(lite.uri, collection="reuse", drop_delay=0)
+    spy = _Spy(restarted.connection._connected())
+    restarted.connection._client = spy
+    reused = restarted.build(batch)
+    assert reused.name == built.name and spy.written == []
+    assert set(client.list_collections()) == collections
+    reference = embedded().build(batch)
+    for terms in queries(seed=3):
+        assert_same_top(reused.lexical_top(terms, 5), reference.lexical_top(terms, 5))
+    assert_same_top(reused.vector_top(unit_query(4), 5), reference.vector_top(unit_query(4), 5))
+    everything = np.arange(batch.passages)
+    assert_same_candidates(reused.fetch(everything, ["t0", "t5"]), reference.fetch(everything, ["t0", "t5"]))
+
+    # Updated in place, the pair records the corpus it now holds: the next start with it reuses it,
+    # one with the corpus as it was builds afresh.
+    changed = make_batch(reseed={"a2": 9})
+    updated = restarted.update(changed, changed={"a2"}, removed=set())
+    assert updated.name == built.name
+    restarted.close()
+    again = MilvusBackend(lite.uri, collection="reuse", drop_delay=0)
+    try:
+        assert again.build(changed).name == built.name
+        fresh = again.build(batch)
+        assert fresh.name != built.name and again.live_collection() == fresh.name
+        assert_same_top(fresh.lexical_top(["t0", "t1"], 5), reference.lexical_top(["t0", "t1"], 5))
+    finally:
+        again.close()
+
+
+def test_a_half_done_update_is_never_reused(lite: LiteServer) -> None:
+    batch = make_batch()
+    backend = MilvusBackend(lite.uri, collection="halfway", drop_delay=0)
+    try:
+        built = backend.build(batch)
+        failing = _Spy(backend.connection._connected())
+        backend.connection._client = failing
+        failing.fail_on = "delete"  # the update dies after its upserts
+        with pytest.raises(RuntimeError, match="injected"):
+            backend.update(make_batch(reseed={"a2": 9}), changed={"a2"}, removed=set())
+        backend.connection._client = failing._client
+        assert backend.build(batch).name != built.name  # its rows are neither corpus's: written afresh
+    finally:
+        backend.close()
+
+
+def test_the_fingerprint_changes_with_anything_a_backend_stores() -> None:
+    batch = make_batch()
+    assert fingerprint(batch) == fingerprint(make_batch())
+    assert fingerprint(batch) != fingerprint(make_batch(reseed={"a3": 1}))
+    terms = [list(t) for t in batch.doc_terms]
+    terms[2] = [*terms[2], "t1"]
+    vectors = batch.vectors.copy()
+    vectors[1, 0] += 1e-3
+    echoes = batch.sentence_echoes.copy()
+    echoes[0, 0] += 1e-3
+    other_alignment = dict(batch.alignments)
+    first = next(iter(other_alignment))
+    other_alignment[first] = Alignment(((0, 4), (6, 12)), (((0,), (0,)), ((1,), (1,))))
+    for changed in (
+        {"doc_terms": terms},
+        {"doc_text": [*batch.doc_text[:-1], batch.doc_text[-1] + "!"]},
+        {"vectors": vectors},
+        {"sentence_echoes": echoes},
+        {"alignments": other_alignment},
+        {"doc_language": (*batch.doc_language[:-1], "de")},
+    ):
+        assert fingerprint(dataclasses.replace(batch, **changed)) != fingerprint(batch), changed
 
 
 def test_update_without_a_built_index_builds(backend: MilvusBackend) -> None:
