@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,18 @@ def questions(count: int, first_user: int) -> list[dict[str, Any]]:
     return [message(f"Why was the Space delayed? {i}", sender=user(user_id=first_user + i)) for i in range(count)]
 
 
+@contextlib.asynccontextmanager
+async def polling(bot_app: App) -> AsyncIterator[None]:
+    """The bot started and polling the fake, until the block ends."""
+    async with bot_app:
+        await bot_app.start()
+        assert bot_app.updater is not None
+        await bot_app.updater.start_polling(poll_interval=0, timeout=1)
+        yield
+        await bot_app.updater.stop()
+        await bot_app.stop()
+
+
 def answered(fake: FakeBotAPI) -> list[int]:
     return [m["reply_parameters"]["message_id"] for m in fake.sent("sendMessage")]
 
@@ -118,16 +132,10 @@ async def test_polling_fetches_no_more_than_the_backlog_has_room_for(
     monkeypatch.setattr(app_module, "BACKLOG", 4)
     monkeypatch.setattr(app_module, "CONCURRENT_UPDATES", 2)
     asked = questions(10, first_user=700)
-    bot_app = application(bot_config(tmp_path), service, fake)
-    async with bot_app:
-        await bot_app.start()
-        assert bot_app.updater is not None
-        await bot_app.updater.start_polling(poll_interval=0, timeout=1)
+    async with polling(application(bot_config(tmp_path), service, fake)):
         for question in asked:
             fake.queue_update({"message": question})
         await fake.wait_for("sendMessage", count=10, timeout=60)
-        await bot_app.updater.stop()
-        await bot_app.stop()
     polls = [call.params for call in fake.calls if call.method == "getUpdates" and call.params.get("timeout")]
     assert polls and all(1 <= poll["limit"] <= 4 for poll in polls)
     assert sorted(answered(fake)) == sorted(m["message_id"] for m in asked)
@@ -142,14 +150,8 @@ async def test_updates_without_room_stay_at_telegram_through_a_restart(
     for question in asked:
         fake.queue_update({"message": question})
     for run in range(2):
-        bot_app = application(bot_config(tmp_path), service, fake)
-        async with bot_app:
-            await bot_app.start()
-            assert bot_app.updater is not None
-            await bot_app.updater.start_polling(poll_interval=0, timeout=1)
+        async with polling(application(bot_config(tmp_path), service, fake)):
             await fake.wait_for("sendMessage", count=1 if run == 0 else len(asked), timeout=60)
-            await bot_app.updater.stop()
-            await bot_app.stop()
         if run == 0:
             assert len(answered(fake)) < len(asked)  # stopped with most of the burst still at Telegram
     assert sorted(answered(fake)) == sorted(m["message_id"] for m in asked)  # none lost, none twice
