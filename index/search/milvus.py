@@ -640,17 +640,21 @@ class _Connection:
         self._down_logged = False
         self._pool: ThreadPoolExecutor | None = None
 
-    def call(self, action: Callable[[Any], T], *, index: bool = False) -> T:
+    def call(self, action: Callable[[Any], T], *, index: bool = False, again: bool = True) -> T:
         """``action(client)``; failures to reach Milvus become :class:`BackendUnavailable`.
 
         ``index`` marks a question's call on an index's own collections: one dropped since (a newer
-        index replaced it) is then unavailable too, rather than a programming error.
+        index replaced it) is then unavailable too, rather than a programming error. ``again``: a call
+        whose channel another thread closed meanwhile is sent once more, on the new channel.
         """
         connected = self._connected()
         client = _Timed(connected, self.timeout) if index else _Timed(connected, self.write_timeout, WRITE_RETRIES)
         try:
             result = action(client)
         except Exception as error:
+            if again and _closed_channel(error) and self._client is not connected:
+                # Another thread's failure replaced the channel under this call: ask once more on the new one.
+                return self.call(action, index=index, again=False)
             unreachable = _unreachable(error)
             if not unreachable and not (index and _gone(error)):
                 raise
@@ -799,9 +803,15 @@ def _unreachable(error: BaseException) -> bool:
             "connection reset",
             "not connected",
             "server unavailable",
+            "closed channel",
         )
         return any(sign in text for sign in signs)
     return isinstance(error, ConnectionError | TimeoutError)
+
+
+def _closed_channel(error: BaseException) -> bool:
+    """Whether ``error`` says the call went out on a gRPC channel that was closed meanwhile."""
+    return "closed channel" in str(getattr(error, "message", error)).lower()
 
 
 def _gone(error: BaseException) -> bool:

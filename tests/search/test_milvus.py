@@ -519,6 +519,58 @@ def test_milvus_stopped_and_restarted_under_an_index(tmp_path: Path) -> None:
         server.close()
 
 
+def test_milvus_killed_and_restarted_while_questions_run(tmp_path: Path) -> None:
+    """Four threads ask without pause while Milvus dies and comes back: each question is answered right or
+    gets BackendUnavailable, never another error or a wrong answer, and all are answered right after."""
+    server = LiteServer(tmp_path / "load.db")
+    server.start()
+    backend = MilvusBackend(server.uri, collection="under_load", timeout=1)
+    outcomes: list[str] = []
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        batch = make_batch()
+        index = backend.build(batch)
+        reference = embedded().build(batch)
+        asked = [(terms, unit_query(seed)) for seed, terms in enumerate(queries(seed=5, n=8))]
+        expected = [(reference.lexical_top(t, 5)[0].tolist(), reference.vector_top(v, 5)[0].tolist()) for t, v in asked]
+
+        def ask(offset: int) -> None:
+            turn = offset
+            while not stop.is_set():
+                terms, vector = asked[turn % len(asked)]
+                try:
+                    got = (index.lexical_top(terms, 5)[0].tolist(), index.vector_top(vector, 5)[0].tolist())
+                    index.fetch(np.array(got[0][:2], dtype=np.int64), terms)
+                except BackendUnavailable:
+                    outcomes.append("unavailable")
+                except Exception as error:  # anything else is a bug
+                    outcomes.append(f"error: {error!r} {error}")
+                else:
+                    outcomes.append("right" if got == expected[turn % len(asked)] else f"wrong: {terms}")
+                turn += 1
+
+        threads += [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        server.stop(kill=True)
+        time.sleep(2.0)
+        server.start()
+        recovered(lambda: index.lexical_top(asked[0][0], 5))
+        settled = len(outcomes)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        backend.close()
+        server.close()
+    assert not [o for o in outcomes if o not in ("right", "unavailable")], outcomes[:5]
+    assert "unavailable" in outcomes[:settled] and outcomes.count("right") > 20
+    assert set(outcomes[settled + 8 :]) == {"right"}  # once back, every question (a few in flight aside)
+
+
 def test_a_lite_file_uri_runs_and_restarts_its_own_server(tmp_path: Path) -> None:
     backend = MilvusBackend(str(tmp_path / "own.db"), collection="own", timeout=1)
     server = backend.connection.lite_server()
