@@ -58,10 +58,12 @@ from types import MappingProxyType
 from typing import cast
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot._threads import OPENMP_WHILE_SERVING, leave_the_event_loop_a_core  # noqa: E402
 from corpus import BUNDLED  # noqa: E402
 from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage, Rendition, load_corpus  # noqa: E402
 from index.corpus.model import PassageTable  # noqa: E402
@@ -422,6 +424,10 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"machine: {sys.platform}, Python {sys.version.split()[0]}, {len(os.sched_getaffinity(0))} cores")
+    leave_the_event_loop_a_core()  # search as the bot runs it; before the encoders load
+    blas = ", ".join(f"{pool['internal_api']} {pool['num_threads']}" for pool in threadpool_info())
+    openmp = ", ".join(f"{name}={os.environ.get(name)}" for name in OPENMP_WHILE_SERVING)
+    print(f"numeric threads as the bot runs them: {openmp}; BLAS threads: {blas}")
     e5, use, detector = MultilingualE5(), UniversalSentenceEncoder(), LanguageDetector()
     pools = sentences_by_language()
     distinct = sorted({s for pool in pools.values() for s in pool})

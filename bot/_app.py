@@ -12,10 +12,9 @@ import asyncio
 import datetime as dt
 import gc
 import logging
-import os
 import sys
 import time
-from collections.abc import Awaitable, MutableMapping, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -44,6 +43,7 @@ from ._i18n import strings
 from ._logging import configure_logging, install_redaction
 from ._runtime import RUNTIME_KEY, Runtime, runtime
 from ._service import AnswerService, open_service
+from ._threads import leave_the_event_loop_a_core
 
 log = logging.getLogger("newsbot")
 COMMANDS = ("start", "help", "ask", "sources", "lang")
@@ -252,19 +252,6 @@ def runtime_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
 def keep_the_event_loop_responsive() -> None:
     """Let the event-loop thread take the GIL back from engine threads sooner (default: every 5 ms)."""
     sys.setswitchinterval(0.001)
-
-
-def leave_the_event_loop_a_core(environ: MutableMapping[str, str] = os.environ) -> None:
-    """Run the e5 encoder's OpenMP on one thread that sleeps, not spins, while it waits; before it loads.
-
-    The bot answers questions in parallel on its engine threads; it gains nothing from splitting
-    one question's encoding across the cores too. With OpenMP's defaults it did, and each thread
-    spun at every barrier while its partner was descheduled: on a busy two-core machine a question
-    took 80-230 ms of CPU instead of 17, and the event-loop thread waited up to 300 ms for a CPU.
-    The variables are read once, when the encoder's OpenMP runtime loads; an operator's own win.
-    """
-    environ.setdefault("OMP_THREAD_LIMIT", "1")
-    environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def build_application(

