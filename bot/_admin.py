@@ -45,8 +45,6 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if await refuse_unless_admin(update, context, "/reload") or update.effective_message is None:
         return
     rt = runtime(context)
-    if rt.past_stop_grace():
-        return
     s = interface_strings(update, context)
     try:
         report = await rt.off_loop(rt.service.reload)

@@ -159,6 +159,12 @@ class NewsbotApplication(Application[Any, Any, Any, Any, Any, Any]):
         times that on a busy machine.
         """
 
+    async def process_update(self, update: object) -> None:
+        """Handle ``update``, unless the bot is stopping and the grace for its backlog is over."""
+        if runtime_of(self).past_stop_grace():
+            return
+        await super().process_update(update)
+
     async def stop(self) -> None:
         """Note when stopping began, so the backlog gets a grace period rather than all the time it takes."""
         runtime_of(self).stopping_since = time.monotonic()

@@ -219,7 +219,7 @@ async def answer_question(
     rt = runtime(context)
     message = reply_to or update.effective_message
     user = update.effective_user
-    if message is None or rt.past_stop_grace():
+    if message is None:
         return
     question = question[:MAX_QUESTION]
     if user is not None:

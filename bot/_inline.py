@@ -67,9 +67,9 @@ def _notice(identifier: str, title: str, text: str) -> InlineQueryResultArticle:
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer ``@bot question`` with up to ten quoted passages, or a hint."""
     query = update.inline_query
-    rt = runtime(context)
-    if query is None or rt.past_stop_grace():
+    if query is None:
         return
+    rt = runtime(context)
     text = " ".join(query.query.split())
     if sum(ch.isalnum() for ch in text) < MIN_QUERY:
         s = interface_strings(update, context)

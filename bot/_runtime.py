@@ -86,7 +86,7 @@ class Runtime:
                 self.service.stats.loop_lag_max_ms = lag_ms
 
     def past_stop_grace(self) -> bool:
-        """Whether the bot is stopping and the grace for its backlog is over: then leave the update be.
+        """Whether the bot is stopping and the grace for its backlog is over: then leave each update be.
 
         python-telegram-bot handles every update it has fetched before it stops. Polling is paced
         (bot/_app.py, Backlog), so that is a few dozen at most, but on a machine too busy to keep
