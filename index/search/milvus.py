@@ -807,10 +807,8 @@ def _unreachable(error: BaseException) -> bool:
             "connection reset",
             "not connected",
             "server unavailable",
-            "closed channel",
-            "channel closed",
         )
-        return any(sign in text for sign in signs)
+        return any(sign in text for sign in signs) or _closed_channel(error)
     return isinstance(error, ConnectionError | TimeoutError)
 
 

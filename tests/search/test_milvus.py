@@ -622,13 +622,18 @@ def test_a_bad_lite_file_names_the_setting(tmp_path: Path) -> None:
         MilvusBackend(str(tmp_path / ("x" * 40 + ".db")))
 
 
-def test_a_collection_of_another_schema_names_the_setting(lite: LiteServer, client: MilvusClient) -> None:
+def create_someone_elses_collection(client: MilvusClient, name: str) -> None:
+    """A collection of another schema than ours, as another application would make."""
     schema = client.create_schema()
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=4)
     indexes = client.prepare_index_params()
     indexes.add_index("embedding", index_type="AUTOINDEX", metric_type="IP")
-    client.create_collection("someone_elses", schema=schema, index_params=indexes)
+    client.create_collection(name, schema=schema, index_params=indexes)
+
+
+def test_a_collection_of_another_schema_names_the_setting(lite: LiteServer, client: MilvusClient) -> None:
+    create_someone_elses_collection(client, "someone_elses")
     with pytest.raises(BackendMisconfigured, match=r"search\.milvus\.collection 'someone_elses'"):
         MilvusBackend(lite.uri, collection="someone_elses")
     assert client.has_collection("someone_elses")  # left alone
@@ -651,11 +656,6 @@ def test_the_bot_reports_a_collection_of_another_schema_as_a_configuration_probl
     from bot._backends import open_backend
     from bot._config import ConfigError, MilvusSettings
 
-    schema = client.create_schema()
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=4)
-    indexes = client.prepare_index_params()
-    indexes.add_index("embedding", index_type="AUTOINDEX", metric_type="IP")
-    client.create_collection("their_news", schema=schema, index_params=indexes)
+    create_someone_elses_collection(client, "their_news")
     with pytest.raises(ConfigError, match=r"search\.milvus\.collection 'their_news'"):
         open_backend("milvus", MilvusSettings(uri=lite.uri, collection="their_news"), None)
