@@ -171,7 +171,7 @@ def main() -> None:
                 everything += cases(bare, questions, detector)
     ranked = [c for c in everything if c.relevant and c.evidence is not None]
     labelled = [c for c in everything if c.evidence is not None]
-    from index.search.engine import Settings
+    from index.search.settings import Settings
 
     current = Settings()
     print(f"{len(ranked)} questions with evidence, {len(labelled)} labelled answerable or not")

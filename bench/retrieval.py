@@ -70,9 +70,9 @@ from index.corpus.model import PassageTable  # noqa: E402
 from index.search.analysis import analyzer  # noqa: E402
 from index.search.backend import Backend, IndexBatch, SearchIndex  # noqa: E402
 from index.search.embedded import EmbeddedBackend, EmbeddedIndex  # noqa: E402
-from index.search.engine import Settings  # noqa: E402
 from index.search.semantic import MultilingualE5, UniversalSentenceEncoder, normalize_rows, top_k  # noqa: E402
 from index.search.sentences import sentence_spans  # noqa: E402
+from index.search.settings import Settings  # noqa: E402
 
 NAMES = ["Anna Keller", "Budi Santoso", "Claire Dubois", "Diego Ramírez", "Eva de Vries", "Frank Miller"]
 QUESTIONS = {

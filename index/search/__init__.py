@@ -10,6 +10,7 @@ translation.
 from __future__ import annotations
 
 from .answer import Answer, Result
-from .engine import BuildStats, Engine, Settings
+from .engine import BuildStats, Engine
+from .settings import Settings
 
 __all__ = ["Answer", "BuildStats", "Engine", "Result", "Settings"]

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .engine import Settings
+from .settings import Settings
 
 # A second sentence is highlighted too when it is this close to the best one.
 _SECOND_SENTENCE_MARGIN = 0.01
