@@ -300,10 +300,11 @@ def peer_outcomes(
     languages = np.array(renditions.language)
     margins = []
     for question, wanted in zip(questions, relevant, strict=True):
-        for name, embedder in (("USE", use), ("e5", e5)):
-            cosines = vectors[name] @ embedder.embed_query(question.text)
-            scores, which = renditions.best_per_passage(cosines, count)
-            outcomes[name].append(ranked_outcome(scores, wanted))
+        use_scores, _ = renditions.best_per_passage(vectors["USE"] @ use.embed_query(question.text), count)
+        outcomes["USE"].append(ranked_outcome(use_scores, wanted))
+        cosines = vectors["e5"] @ e5.embed_query(question.text)
+        scores, which = renditions.best_per_passage(cosines, count)
+        outcomes["e5"].append(ranked_outcome(scores, wanted))
         best = int(np.argmax(scores))
         same_language = languages == languages[which[best]]
         margins.append(float(scores[best] - cosines[same_language].mean()))

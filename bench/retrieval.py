@@ -70,6 +70,7 @@ from index.corpus.model import PassageTable  # noqa: E402
 from index.search.analysis import analyzer  # noqa: E402
 from index.search.backend import Backend, IndexBatch, SearchIndex  # noqa: E402
 from index.search.embedded import EmbeddedBackend, EmbeddedIndex  # noqa: E402
+from index.search.gate import GateModel  # noqa: E402
 from index.search.semantic import MultilingualE5, UniversalSentenceEncoder, normalize_rows, top_k  # noqa: E402
 from index.search.sentences import sentence_spans  # noqa: E402
 from index.search.settings import Settings  # noqa: E402
@@ -368,32 +369,23 @@ def warm_start_seconds(cache_dir: Path) -> float:
     return float(out.stdout.strip())
 
 
-def readable_share(corpus: Corpus) -> dict[str, float]:
-    counts: dict[str, int] = {}
-    for passage in corpus.passages:
-        for rendition in passage.renditions():
-            counts[rendition.language] = counts.get(rendition.language, 0) + 1
-    return {language: count / len(corpus.passages) for language, count in counts.items()}
-
-
 def engine_over(
     corpus: Corpus, index: SearchIndex, backend: Backend, batch: IndexBatch, detector: LanguageDetector
 ) -> Engine:
-    """The engine Engine.build would make from this batch (its background sample drawn the same way)."""
-    sentences = len(batch.sentence_vectors)
-    drawn = min(Settings().background_sentences, sentences)
-    sample = np.random.default_rng(0).choice(sentences, size=drawn, replace=False)
-    return Engine(
-        corpus=corpus,
+    """The engine Engine.build would make from this batch, probes and all."""
+    engine = Engine.assemble(
+        corpus,
+        batch,
+        index,
         embedder=MultilingualE5(),
         aligner=UniversalSentenceEncoder(),
         detector=detector,
         settings=Settings(),
         backend=backend,
-        index=index,
-        background=np.asarray(batch.sentence_vectors[np.sort(sample)]),
-        readable_share=readable_share(corpus),
+        gate=GateModel.fitted(),
     )
+    engine.null = engine.probe_null(None)
+    return engine
 
 
 def table(rows: list[tuple[str, ...]]) -> str:

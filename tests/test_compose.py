@@ -12,7 +12,7 @@ from index.search.answer import Corroboration
 
 from .fakebot import html_visible_text
 
-TRICKY = "Musk said <b> & \"so\" 2 > 1. Then the attack & the delay came. Engineers doubted it <really>."
+TRICKY = 'Musk said <b> & "so" 2 > 1. Then the attack & the delay came. Engineers doubted it <really>.'
 
 
 def result(text: str = TRICKY, **fields: object) -> Result:
@@ -38,7 +38,7 @@ def test_a_highlight_is_bold_and_the_markup_stays_valid_across_escaped_character
     # A span that starts at "<" and ends after "&": escaped inside the bold, never split.
     start, end = TRICKY.index("<b>"), TRICKY.index("so")
     html = marked(TRICKY, [(start, end)])
-    assert html.startswith("Musk said <b>&lt;b&gt; &amp; \"</b>so")
+    assert html.startswith('Musk said <b>&lt;b&gt; &amp; "</b>so')
     assert html_visible_text(html) == TRICKY
     plain = marked(TRICKY, [(start, end)], html_output=False)
     assert plain == TRICKY[:start] + "**" + TRICKY[start:end] + "**" + TRICKY[end:]
@@ -67,14 +67,14 @@ def test_the_result_shows_the_answering_sentence_in_bold_in_the_translation_and_
 
 def test_also_reported_by_names_and_links_each_outlet_in_the_readers_language() -> None:
     others = (
-        Corroboration("nos", 3, "NOS Nieuws", "T", "https://nos.nl/a?b=1&c=\"2\"", "x"),
+        Corroboration("nos", 3, "NOS Nieuws", "T", 'https://nos.nl/a?b=1&c="2"', "x"),
         Corroboration("bbc", 7, "BBC <News>", "T", "", "y"),
     )
     html = corroboration_html(others, strings("nl"))
     assert html_visible_text(html) == "Ook gemeld door NOS Nieuws, BBC <News>"
     assert '<a href="https://nos.nl/a?b=1&amp;c=&quot;2&quot;">NOS Nieuws</a>' in html
     text = answer_text(Answer("q", "en", True, (result(also_reported_by=others),)), strings("en"))
-    assert "Also reported by NOS Nieuws (https://nos.nl/a?b=1&c=\"2\"), BBC <News>" in text
+    assert 'Also reported by NOS Nieuws (https://nos.nl/a?b=1&c="2"), BBC <News>' in text
     assert "**Then the attack & the delay came.**" in text
 
 

@@ -52,8 +52,14 @@ def make_plan(translator: FakeLibreTranslate) -> TranslationPlan:
 def make_service(
     corpus_dir: Path, engine: Engine, cache: Path, translator: FakeLibreTranslate | None = None
 ) -> AnswerService:
-    """A service over ``corpus_dir`` sharing the session engine's encoder, detector and cache."""
-    built = Engine.build(load_corpus(corpus_dir), cache_dir=cache, embedder=engine.embedder, detector=engine.detector)
+    """A service over ``corpus_dir`` sharing the session engine's encoders, detector and cache."""
+    built = Engine.build(
+        load_corpus(corpus_dir),
+        cache_dir=cache,
+        embedder=engine.embedder,
+        aligner=engine.aligner,
+        detector=engine.detector,
+    )
     plan = make_plan(translator) if translator is not None else None
     return AnswerService(built, corpus_dir=corpus_dir, cache_dir=cache, translation=plan, max_upload_bytes=20_000)
 

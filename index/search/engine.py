@@ -9,8 +9,9 @@ close its best sentence is, and how much of the question's vocabulary it
 shares. The best sentence is the highlight, carried into the translation by
 sentence alignment; passages of other articles whose answering sentence says
 the same thing fold into one result as corroboration; and the coverage answers
-only when the leading evidence stands out from how the question scores against
-the corpus at large.
+only when the answer gate (:mod:`index.search.gate`) finds the leading evidence
+standing out from the corpus at large and from what questions the corpus is
+not about get here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,8 @@ from .answer import Answer, Corroboration, Result, Span
 from .backend import Alignment, Backend, Candidates, IndexBatch, SearchIndex
 from .cache import EmbeddingCache
 from .embedded import EmbeddedBackend
-from .evidence import Evidence, answer_probability, fused_scores
+from .evidence import Evidence, fused_scores, residual_cosines
+from .gate import Background, GateModel, Null, probe_questions, raw_features
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
@@ -58,10 +61,17 @@ class Engine:
     settings: Settings
     backend: Backend
     index: SearchIndex
-    background: np.ndarray
-    """Sentence vectors standing for the corpus at large."""
+    background: Background
+    """Sentences standing for the corpus at large, per language."""
     readable_share: dict[str, float]
     """For each language, the share of passages that can be read in it (original or translation)."""
+    centroids: np.ndarray
+    """Per article (numbered as in ``passage_article``), the mean of its original sentences' vectors."""
+    passage_article: np.ndarray
+    """Per passage, its article's row in ``centroids``."""
+    gate: GateModel = field(default_factory=GateModel.fitted)
+    null: Null | None = None
+    """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -77,6 +87,7 @@ class Engine:
         settings: Settings | None = None,
         backend: Backend | None = None,
         previous: Engine | None = None,
+        gate: GateModel | None = None,
     ) -> Engine:
         """Index ``corpus``, reusing cached embeddings for texts seen before.
 
@@ -98,9 +109,41 @@ class Engine:
             index = backend.update(batch, changed=changed, removed=before.keys() - after.keys())
         else:
             index = backend.build(batch)
-        sentences = len(batch.sentence_vectors)
-        drawn = min(settings.background_sentences, sentences)
-        sample = np.random.default_rng(0).choice(sentences, size=drawn, replace=False)
+        engine = cls.assemble(
+            corpus,
+            batch,
+            index,
+            embedder=embedder,
+            aligner=aligner,
+            detector=detector,
+            settings=settings,
+            backend=backend,
+            gate=gate or GateModel.fitted(),
+        )
+        engine.null = engine.probe_null(cache_dir)
+        engine.stats = BuildStats(time.perf_counter() - started, len(batch.doc_passage), embedded, note)
+        return engine
+
+    @classmethod
+    def assemble(
+        cls,
+        corpus: Corpus,
+        batch: IndexBatch,
+        index: SearchIndex,
+        *,
+        embedder: Embedder,
+        aligner: Embedder,
+        detector: LanguageDetector,
+        settings: Settings,
+        backend: Backend,
+        gate: GateModel,
+    ) -> Engine:
+        """The engine over an index already built from ``batch`` (probes not yet asked: ``null`` is None)."""
+        passages = corpus.passages
+        owners = np.repeat(np.arange(len(passages)), np.diff(np.asarray(batch.sentence_starts)))
+        languages = np.array([p.original.language for p in passages], dtype=object)[owners].astype(str)
+        _, passage_article = np.unique(np.array(batch.articles, dtype=object).astype(str), return_inverse=True)
+        passage_article = passage_article.astype(np.int64).reshape(-1)
         return cls(
             corpus=corpus,
             embedder=embedder,
@@ -109,9 +152,15 @@ class Engine:
             settings=settings,
             backend=backend,
             index=index,
-            background=batch.sentence_vectors[np.sort(sample)],
-            readable_share=_readable_share(corpus.passages),
-            stats=BuildStats(time.perf_counter() - started, len(batch.doc_passage), embedded, note),
+            background=Background.drawn(
+                batch.sentence_vectors, batch.sentence_echoes, languages, settings.background_sentences
+            ),
+            readable_share=_readable_share(passages),
+            centroids=_centroids(
+                batch.sentence_vectors, passage_article[owners], int(passage_article.max(initial=-1)) + 1
+            ),
+            passage_article=passage_article,
+            gate=gate,
         )
 
     def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
@@ -124,33 +173,43 @@ class Engine:
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         evidence = self._looked_up(question, detection)
-        if evidence is None or not self._answerable(evidence):
+        if evidence is None or not self._answerable(question, evidence, detection.language):
             return Answer(question, answer_language, False, (), detection.detected)
         results = self._fold(evidence, k + self.settings.more_results, answer_language)
         return Answer(question, answer_language, True, tuple(results[:k]), detection.detected, tuple(results[k:]))
 
-    def evidence(self, question: str, *, hint: str | None = None) -> Evidence | None:
-        """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting)."""
-        question = " ".join(question.split())
-        return self._looked_up(question, self.detector.detect(question, hint))
+    def evidence(self, question: str, *, hint: str | None = None, query: np.ndarray | None = None) -> Evidence | None:
+        """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting).
 
-    def _looked_up(self, question: str, detection: Detection) -> Evidence | None:
+        ``query``, the question's vector when the caller has it already, saves embedding it again.
+        """
+        question = " ".join(question.split())
+        return self._looked_up(question, self.detector.detect(question, hint), query)
+
+    def _looked_up(self, question: str, detection: Detection, query: np.ndarray | None = None) -> Evidence | None:
         """The ranked evidence for a whitespace-normalised question; None when there is nothing to look up."""
         if not any(ch.isalnum() for ch in question) or not self.corpus.passages:
             return None
         language = _analysis_language(detection)
-        return self._evidence(question, analyzer(language).word_forms(question, query=True), language)
+        return self._evidence(question, analyzer(language).word_forms(question, query=True), language, query)
 
     def embed_query(self, question: str) -> np.ndarray:
         with self._embed_lock:
             return self.embedder.embed_query(question)
 
-    def _evidence(self, question: str, words: list[tuple[str, ...]], language: str) -> Evidence | None:
+    def echo_query(self, question: str) -> np.ndarray:
+        """The question's cross-lingual sentence vector (the aligner's), as the gate weighs sentence echoes."""
+        with self._embed_lock:
+            return self.aligner.embed_query(question)
+
+    def _evidence(
+        self, question: str, words: list[tuple[str, ...]], language: str, query: np.ndarray | None = None
+    ) -> Evidence | None:
         """Candidates from both rankings, each with its evidence and fused score, best first."""
         settings, index = self.settings, self.index
         terms = [term for forms in words for term in forms]
         lexical_top, lexical_scores = index.lexical_top(terms, settings.candidates)
-        query = self.embed_query(question)
+        query = self.embed_query(question) if query is None else query
         semantic_top, _ = index.vector_top(query, settings.candidates)
         candidates = np.array(list(dict.fromkeys([*semantic_top.tolist(), *lexical_top.tolist()])), dtype=np.int64)
         if not len(candidates):
@@ -163,6 +222,13 @@ class Engine:
         best_sentence = _owner_max(sentence_similarity, fetched.sentence_owner, len(candidates))
         no_sentences = np.bincount(fetched.sentence_owner, minlength=len(candidates)) == 0
         best_sentence[no_sentences] = passage_similarity[no_sentences]
+        sentence_scores = sentence_similarity
+        if settings.residual_weight and settings.sentence_weight and len(sentence_similarity):
+            centroids = self.centroids[self.passage_article[candidates[fetched.sentence_owner]]]
+            residual = residual_cosines(query, fetched.sentence_vectors, centroids, centroids @ query)
+            sentence_scores = sentence_similarity + (settings.residual_weight / settings.sentence_weight) * residual
+        sentence_evidence = _owner_max(sentence_scores, fetched.sentence_owner, len(candidates))
+        sentence_evidence[no_sentences] = passage_similarity[no_sentences]
         lexical = np.zeros(len(candidates), dtype=np.float32)
         if len(lexical_top):
             position = {int(p): i for i, p in enumerate(candidates)}
@@ -172,14 +238,15 @@ class Engine:
             passages=candidates,
             passage_similarity=passage_similarity,
             sentence_similarity=best_sentence,
+            sentence_evidence=sentence_evidence,
             lexical=lexical,
             coverage=self._coverage(words, asked, fetched),
             sentence_rows=np.arange(len(sentence_similarity), dtype=np.int64),
             sentence_owner=fetched.sentence_owner,
-            sentence_scores=sentence_similarity,
+            sentence_cosines=sentence_similarity,
+            sentence_scores=sentence_scores.astype(np.float32),
             sentence_spans=fetched.sentence_spans,
             sentence_echoes=fetched.sentence_echoes,
-            background=self.background @ query if len(self.background) else np.zeros(1, np.float32),
             readable=self.readable_share.get(language, 0.0),
         )
         return evidence.ranked(fused_scores(evidence, settings))
@@ -202,13 +269,37 @@ class Engine:
         np.maximum.at(best, fetched.doc_owner, matched)
         return (best / total).astype(np.float32) if total > 0 else best.astype(np.float32)
 
-    def _answerable(self, evidence: Evidence) -> bool:
-        settings = self.settings
-        if not self.embedder.name.startswith(settings.calibrated_for):
+    def _answerable(self, question: str, evidence: Evidence, language: str) -> bool:
+        """The gate's decision on ranked ``evidence`` for ``question``, asked in ``language``.
+
+        With an embedder the gate was not fitted for (the tests' hashing stand-in), the coverage
+        answers when the leading passages share vocabulary with the question, as a plain search would.
+        """
+        if self.null is None:
             return bool(np.max(evidence.coverage[:5]) > 0)
-        if not settings.answer_weights:
-            return True
-        return answer_probability(evidence, settings) >= settings.min_answer_probability
+        raw = self.raw_features(evidence, self.echo_query(question))
+        return self.gate.answers(raw, self.null.get(language))
+
+    def raw_features(self, evidence: Evidence, echo_query: np.ndarray) -> dict[str, float]:
+        """What the gate measures of ranked ``evidence`` (for :meth:`_answerable` and for fitting)."""
+        leading = self.corpus.passages[int(evidence.passages[0])]
+        return raw_features(evidence, leading.original.language, self.background, echo_query)
+
+    def probe_null(self, cache_dir: Path | None) -> Null | None:
+        """Ask the probe questions of this corpus, in each language: what "not about it" looks like here."""
+        if not self.gate.fits(self.embedder.name, self.aligner.name) or not self.corpus.passages:
+            return None
+        probes = probe_questions()
+        asked = [(language, text) for language, texts in probes.items() for text in texts]
+        texts = [text for _, text in asked]
+        queries = _query_vectors(cache_dir, self.embedder, texts)
+        echoes = _query_vectors(cache_dir, self.aligner, texts)
+        found: dict[str, list[dict[str, float]]] = {}
+        for (language, text), query, echo in zip(asked, queries, echoes, strict=True):
+            evidence = self._evidence(text, analyzer(language).word_forms(text, query=True), language, query)
+            if evidence is not None:
+                found.setdefault(language, []).append(self.raw_features(evidence, echo))
+        return Null.of(found) if found else None
 
     def _fold(self, evidence: Evidence, limit: int, language: str) -> list[Result]:
         """Results in order; a passage of another article that says what a better result's answer says folds into it.
@@ -335,6 +426,28 @@ def _batch(
         alignments=alignments,
     )
     return batch, embedded, note
+
+
+def _query_vectors(cache_dir: Path | None, embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Question vectors of fixed texts (the probes), cached beside the corpus's in a file of their own."""
+
+    def embed(batch: Sequence[str]) -> np.ndarray:
+        return np.vstack([embedder.embed_query(text) for text in batch])
+
+    vectors, _ = EmbeddingCache(cache_dir, f"{embedder.name}-queries").embed(texts, embed)
+    return vectors.reshape(len(texts), -1)
+
+
+def _centroids(vectors: np.ndarray, article_of_row: np.ndarray, articles: int) -> np.ndarray:
+    """Per article, the mean of its rows of ``vectors`` (zeros for an article without any)."""
+    sums = np.zeros((articles, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float64)
+    if len(article_of_row):
+        order = np.argsort(article_of_row, kind="stable")
+        owners = article_of_row[order]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        sums[owners[starts]] = np.add.reduceat(np.asarray(vectors, dtype=np.float64)[order], starts, axis=0)
+    counts = np.bincount(article_of_row, minlength=articles).astype(np.float64)
+    return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
 
 
 def _readable_share(passages: tuple[Passage, ...]) -> dict[str, float]:

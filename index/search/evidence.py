@@ -1,14 +1,18 @@
-"""The evidence for one question: what each candidate passage offers, how it ranks, whether to answer.
+"""The evidence for one question: what each candidate passage offers, and how the candidates rank.
 
-Each candidate is described by a few numbers that mean the same on any
-corpus: the cosine of the question with the passage's best language version
-and with its best sentence (multilingual-e5), its BM25 relative to this
-question's best, and the share of the question's vocabulary (IDF-weighted) it
-contains. Ranking is a weighted sum of them. Whether to answer at all is a
-logistic model over the leading candidate's evidence set against how the
-question scores on sentences drawn from the whole corpus, so it does not hang
-on one corpus's raw score distribution. The weights are fitted on our own
-calibration corpora by ``bench/fit_ranking.py``.
+Each candidate is described by a few numbers: the cosine of the question with
+the passage's best language version and with its best sentence
+(multilingual-e5), its BM25 relative to this question's best, and the share of
+the question's vocabulary (IDF-weighted) it contains. Ranking is a weighted
+sum of them, fitted on our own calibration corpora by ``bench/fit_ranking.py``.
+
+A sentence also counts for what it says beyond its article's common theme:
+every sentence of a report on a vineyard is close to a question about the
+vineyard, and the lead sentence closest of all. So each sentence is scored
+too by its *residual* cosine, question and sentence both taken relative to the
+centroid of the article's sentences, which finds the one sentence with the
+asked detail (the price, the hour) within a story. Whether to answer at all
+is decided elsewhere, by :mod:`index.search.gate`.
 """
 
 from __future__ import annotations
@@ -32,18 +36,22 @@ class Evidence:
     passages: np.ndarray
     passage_similarity: np.ndarray
     sentence_similarity: np.ndarray
+    """Per candidate, its best sentence's cosine (the passage's when it has no sentences)."""
+    sentence_evidence: np.ndarray
+    """Per candidate, its best sentence score (``sentence_scores``; the passage cosine when it has no sentences)."""
     lexical: np.ndarray
     coverage: np.ndarray
     sentence_rows: np.ndarray
     """Sentence rows of every candidate, with the candidate's position in ``sentence_owner``."""
     sentence_owner: np.ndarray
+    sentence_cosines: np.ndarray
+    """Per sentence row (in ``sentence_owner``'s order), its e5 cosine with the question."""
     sentence_scores: np.ndarray
+    """Per sentence row, what ranks it: the cosine plus its share of the residual cosine (see the module)."""
     sentence_spans: np.ndarray
     """(rows, 2) offsets of every sentence row into its passage's original; indexed by row, never reordered."""
     sentence_echoes: np.ndarray
     """Cross-lingual vectors of every sentence row, likewise."""
-    background: np.ndarray
-    """The question's cosine with each background sentence."""
     readable: float = 1.0
     """The share of passages readable in the question's language: only there does shared vocabulary tell."""
     fused: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.float32))
@@ -60,14 +68,15 @@ class Evidence:
             passages=self.passages[order],
             passage_similarity=self.passage_similarity[order],
             sentence_similarity=self.sentence_similarity[order],
+            sentence_evidence=self.sentence_evidence[order],
             lexical=self.lexical[order],
             coverage=self.coverage[order],
             sentence_rows=self.sentence_rows[by_owner],
             sentence_owner=owner[by_owner],
+            sentence_cosines=self.sentence_cosines[by_owner],
             sentence_scores=self.sentence_scores[by_owner],
             sentence_spans=self.sentence_spans,
             sentence_echoes=self.sentence_echoes,
-            background=self.background,
             readable=self.readable,
             fused=fused[order],
         )
@@ -108,41 +117,26 @@ def fused_scores(evidence: Evidence, settings: Settings) -> np.ndarray:
     """
     return (
         settings.passage_weight * evidence.passage_similarity
-        + settings.sentence_weight * evidence.sentence_similarity
+        + settings.sentence_weight * evidence.sentence_evidence
         + settings.lexical_weight * evidence.lexical
         + settings.coverage_weight * evidence.readable * evidence.coverage
     ).astype(np.float32)
 
 
-def answer_features(evidence: Evidence) -> np.ndarray:
-    """What the abstention model sees, from the leading candidate (``evidence`` must be ranked).
+def residual_cosines(
+    query: np.ndarray, sentences: np.ndarray, centroids: np.ndarray, query_centroid: np.ndarray
+) -> np.ndarray:
+    """Per sentence row, the cosine of question and sentence each minus the row's article centroid.
 
-    The best sentence's cosine, and the same relative to the question's
-    cosines with sentences drawn from the whole corpus and with the sentences
-    of every candidate: how far the best evidence stands out. Then the share
-    of the question's vocabulary the leading passage contains, which says
-    something where the corpus can be read in the question's language
-    (originals or translations in it): hence the interaction terms.
+    ``centroids`` is the centroid of each row's article (unnormalised means of unit vectors) and
+    ``query_centroid`` the question's dot product with it. A sentence that only shares its
+    article's theme scores near zero; one that says what the question asks beyond it, high.
     """
-    sentence = float(evidence.sentence_similarity[0])
-    candidates = float(np.mean(evidence.sentence_scores)) if len(evidence.sentence_scores) else sentence
-    coverage = float(evidence.coverage[0])
-    readable = evidence.readable
-    return np.array(
-        [
-            sentence,
-            sentence - float(np.mean(evidence.background)),
-            sentence - candidates,
-            coverage,
-            readable,
-            readable * coverage,
-            readable * sentence,
-        ],
-        dtype=np.float64,
-    )
-
-
-def answer_probability(evidence: Evidence, settings: Settings) -> float:
-    """The abstention model's probability that the coverage answers the question."""
-    logit = settings.answer_bias + float(np.dot(settings.answer_weights, answer_features(evidence)))
-    return float(1.0 / (1.0 + np.exp(-logit)))
+    if not len(sentences):
+        return np.zeros(0, dtype=np.float32)
+    sentence_centroid = np.einsum("ij,ij->i", sentences, centroids)
+    centroid_norm = np.einsum("ij,ij->i", centroids, centroids)
+    numerator = sentences @ query - query_centroid - sentence_centroid + centroid_norm
+    query_norm = np.maximum(1.0 - 2.0 * query_centroid + centroid_norm, 1e-9)
+    sentence_norm = np.maximum(1.0 - 2.0 * sentence_centroid + centroid_norm, 1e-9)
+    return (numerator / np.sqrt(query_norm * sentence_norm)).astype(np.float32)

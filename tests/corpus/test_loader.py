@@ -216,7 +216,7 @@ def test_every_problem_is_reported_at_once(corpus_copy: Path) -> None:
 
 
 def test_a_subheading_directly_above_its_paragraph_keeps_every_paragraph(tmp_path: Path) -> None:
-    """"## Heading" with its paragraph on the next line (no blank line) is still heading + paragraph."""
+    """ "## Heading" with its paragraph on the next line (no blank line) is still heading + paragraph."""
     (tmp_path / "articles").mkdir()
     (tmp_path / "articles" / "glued.md").write_text(
         '---\nid: glued\ntitle: "T"\nsource: "S"\nurl: ""\nnote: "test"\npublished: 2024-08-13\nlanguage: en\n---\n'
