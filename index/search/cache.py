@@ -154,6 +154,8 @@ class Request:
 def embed_all(requests: Sequence[Request], progress: Progress | None = None) -> list[tuple[np.ndarray, int]]:
     """Each request's (vectors, computed), reporting progress over all the texts any of them must embed."""
     total = sum(len(r.cache.missing(r.texts)) for r in requests)
+    if progress is not None and total:
+        progress(0, total)
     results: list[tuple[np.ndarray, int]] = []
     done = 0
     for request in requests:
