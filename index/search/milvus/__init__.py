@@ -115,8 +115,8 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on the installation
     raise ImportError("search.backend milvus needs pymilvus: pip install -e '.[milvus]'") from missing
 
-from .backend import Alignment, BackendMisconfigured, BackendUnavailable, Candidates, IndexBatch, fingerprint
-from .lexical import K1, B
+from ..backend import Alignment, BackendMisconfigured, BackendUnavailable, Candidates, IndexBatch, fingerprint
+from ..lexical import K1, B
 
 log = logging.getLogger(__name__)
 
@@ -741,7 +741,7 @@ class _Connection:
             return self._client
 
     def _start_lite(self) -> str:
-        from .milvus_lite import LiteServer, LiteUnavailable
+        from ..milvus_lite import LiteServer, LiteUnavailable
 
         try:
             if self._lite is None:
