@@ -1,5 +1,8 @@
 """The Milvus search backend: the index in a Milvus server or cluster, or in Milvus Lite, through pymilvus.
 
+Modules, along the sections below: :mod:`.schema` (collections and schema), :mod:`.build` (build, update,
+alias), :mod:`.queries` (questions) and :mod:`.connection` (connection, retries, failures).
+
 Implements :class:`index.search.backend.Backend`. Milvus never analyses text
 here: every document is indexed as the terms *our* analysers produced
 (stemmed, folded, stopwords gone, in its own language), joined by spaces, under

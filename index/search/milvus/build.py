@@ -1,4 +1,9 @@
-"""MODULE build."""
+"""Building and updating a Milvus index, and moving the alias (or the Lite pointer) to it.
+
+:class:`MilvusBackend` implements :class:`index.search.backend.Backend`: ``build`` writes a new pair of
+collections and moves the alias once it is whole, ``update`` upserts and deletes one article's rows, and
+old pairs are dropped after ``drop_delay`` seconds (see the package docstring).
+"""
 
 from __future__ import annotations
 

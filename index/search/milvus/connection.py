@@ -1,4 +1,10 @@
-"""MODULE connection."""
+"""The connection to Milvus: one pymilvus client made on first use, timeouts and retries, failures in words.
+
+Errors that mean Milvus cannot be reached become :class:`~index.search.backend.BackendUnavailable` naming
+``search.milvus.uri`` (never the token), and the gRPC channel is dropped so the next call opens a fresh
+one. A Milvus Lite this process started is restarted when it died. This is also where pymilvus is
+imported, with an installation hint when it is missing.
+"""
 
 from __future__ import annotations
 

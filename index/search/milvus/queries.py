@@ -1,4 +1,8 @@
-"""MODULE queries."""
+"""Questions against a Milvus index: BM25 and vector top-k, fetching candidates' evidence, IDF, alignments.
+
+A :class:`MilvusIndex` queries the concrete collections it was built on, never the alias, so one question
+sees one batch however the alias moves meanwhile.
+"""
 
 from __future__ import annotations
 

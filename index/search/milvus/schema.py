@@ -1,4 +1,10 @@
-"""MODULE schema."""
+"""Milvus collections and their schemas: the documents and sentences of a pair, their rows, checks of a found one.
+
+What each field holds is in the package docstring (:mod:`index.search.milvus`). Here are the constants of
+the layout, the functions that create a pair's collections, turn an :class:`~index.search.backend.IndexBatch`
+into rows, and refuse a collection of another schema, plus the small expression helpers both the builder
+and the queries use.
+"""
 
 from __future__ import annotations
 
