@@ -46,6 +46,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     rt = runtime(context)
     s = interface_strings(update, context)
+    await reply_html(update.effective_message, escape(s("reload_started")))  # a reload can take minutes
     try:
         report = await rt.off_loop(rt.service.reload)
     except CorpusError as exc:

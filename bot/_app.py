@@ -41,6 +41,7 @@ from ._config import Config
 from ._errors import on_error
 from ._i18n import strings
 from ._logging import configure_logging, install_redaction
+from ._progress import ProgressBar, ProgressLog, Reporter
 from ._runtime import RUNTIME_KEY, Runtime, runtime
 from ._service import AnswerService, open_service
 from ._threads import leave_the_event_loop_a_core
@@ -242,6 +243,16 @@ async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         rt.service.translation.translator.close()
 
 
+def logged_progress(label: str) -> Reporter:
+    """On Telegram nobody watches a terminal: long steps log how far they are and the time left."""
+    return ProgressLog(label, log)
+
+
+def terminal_progress(label: str) -> Reporter:
+    """In the console, long steps draw a bar (on a terminal only: a pipe gets the log, quiet by default)."""
+    return ProgressBar(label) if sys.stderr.isatty() else ProgressLog(label, log)
+
+
 def secrets_of(config: Config) -> list[str]:
     """Every secret the configuration holds, to keep out of logs."""
     return [
@@ -316,7 +327,7 @@ def run_bot(config: Config) -> int:
         return run_console(config) if sys.stdin.isatty() else 2
     leave_the_event_loop_a_core()
     try:
-        service = open_service(config)
+        service = open_service(config, progress=logged_progress)
     except CorpusError as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -340,7 +351,7 @@ def run_console(config: Config) -> int:
     from ._console import Console
 
     try:
-        service = open_service(config)
+        service = open_service(config, progress=terminal_progress)
     except CorpusError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -10,6 +10,8 @@ Usage::
     python bot.py corpus add FILE|URL [--source S --title T --published YYYY-MM-DD --url U ...] [--corpus DIR]
     python bot.py corpus poll [--corpus DIR]      # poll the configured feeds once
     python bot.py corpus translate [--lang LANG ...] [--corpus DIR]
+    python bot.py corpus embed [--corpus DIR]     # embed into the cache now
+    python bot.py corpus embed --bundle           # rewrite the shipped embeddings of the bundled corpus
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from index.intake.fetch import FetchError, FetchSettings, make_client
 from index.intake.link import fetch_upload
 from index.intake.upload import PreparedArticle
 from index.search.backend import BackendUnavailable
+from index.search.bundle import SHIPPED
+from index.search.shipping import ship_embeddings
 
 from ._backends import open_backend
 from ._compose import answer_text, passage_preview
@@ -54,6 +58,7 @@ from ._config import Config, ConfigError, load_config
 from ._i18n import strings
 from ._progress import ProgressBar
 from ._service import translation_plan
+from ._terminal import emphasis_for
 
 log = logging.getLogger("newsbot")
 
@@ -112,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", action="append", choices=SUPPORTED, help="only into this language (repeatable; default: all)"
     )
     translate.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
+    embed = corpus_commands.add_parser(
+        "embed",
+        help="embed a corpus into the cache now, or (--bundle) rewrite the shipped embeddings of the bundled corpus",
+        description="Without --bundle: embed what the cache lacks, as a start would, with a progress bar. With "
+        "--bundle: embed the bundled corpus afresh with both encoders and rewrite the embeddings that ship "
+        f"with the package ({SHIPPED.name}); run it after editing corpus/ or upgrading an encoder.",
+    )
+    embed.add_argument("--bundle", action="store_true", help="rewrite the shipped embeddings of the bundled corpus")
+    embed.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
     return parser
 
 
@@ -129,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return add_to_corpus(args, config)
         if args.command == "corpus" and args.corpus_command == "poll":
             return poll_feeds_once(args, config)
+        if args.command == "corpus" and args.corpus_command == "embed":
+            return embed_corpus(args, config)
         if args.command == "corpus":
             return translate_corpus(args, config)
         if args.command == "ask":
@@ -342,19 +358,56 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
         print("Every passage has a translation into every answer language.")
 
 
+def embed_corpus(args: argparse.Namespace, config: Config) -> int:
+    """Embed a corpus into the cache, or rewrite the shipped embeddings of the bundled corpus, with a progress bar."""
+    if args.bundle and args.corpus is not None:
+        print("bot.py corpus embed: --bundle always embeds the bundled corpus; drop --corpus", file=sys.stderr)
+        return 2
+    bar = ProgressBar("embedding")
+    try:
+        summary = _rewrite_shipped(bar) if args.bundle else _fill_cache(args.corpus or config.corpus, config, bar)
+    finally:
+        bar.close()
+    print(summary)
+    return 0
+
+
+def _rewrite_shipped(bar: ProgressBar) -> str:
+    report = ship_embeddings(load_corpus(BUNDLED), SHIPPED, progress=bar)
+    counts = ", ".join(f"{name} {count}" for name, count in report.vectors.items())
+    return f"Wrote the shipped embeddings of {BUNDLED} ({counts}) to {report.path}, {report.bytes / 1e6:.2f} MB."
+
+
+def _fill_cache(root: Path, config: Config, bar: ProgressBar) -> str:
+    stats = Engine.build(load_corpus(root), cache_dir=config.cache_dir, progress=bar).stats
+    cached = stats.vectors - stats.embedded - stats.shipped
+    return (
+        f"{stats.vectors} texts: {stats.embedded} embedded now, {stats.shipped} shipped with the package, "
+        f"the other {cached} from the cache in {config.cache_dir} (or repeated)."
+    )
+
+
 def ask(args: argparse.Namespace, config: Config) -> int:
     """Answer questions from the command line or standard input, through the chosen backend."""
     cache_dir = args.cache_dir or config.cache_dir
     milvus = replace(config.milvus, uri=args.milvus_uri) if args.milvus_uri else config.milvus
     backend = open_backend(args.backend or config.search_backend, milvus, cache_dir)
+    # A bar for the person at a terminal; a script reading --json (or a pipe) gets only the answers.
+    bar = ProgressBar("embedding") if sys.stderr.isatty() and not args.json else None
+    bold = emphasis_for(sys.stdout)
     try:
-        engine = Engine.build(load_corpus(args.corpus or BUNDLED), cache_dir=cache_dir, backend=backend)
+        corpus = load_corpus(args.corpus or BUNDLED)
+        try:
+            engine = Engine.build(corpus, cache_dir=cache_dir, backend=backend, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
         for question in _questions(args.question):
             answer = engine.ask(question, k=args.k, language=args.lang, hint=args.hint)
             if args.json:
                 print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
             else:
-                print(answer_text(answer, strings(answer.language)), end="\n\n", flush=True)
+                print(answer_text(answer, strings(answer.language), bold=bold), end="\n\n", flush=True)
     finally:
         backend.close()
     return 0

@@ -3,8 +3,9 @@
 HTML output never exceeds Telegram's message limit: results are added whole
 while they fit, and a single oversized result has its quotes shortened at a
 word boundary before escaping, so a tag is never cut. The sentences that
-answer the question are bold in the quote and in the original (``**…**`` in
-plain text); other outlets reporting the same passage are named, with links.
+answer the question are bold in the quote and in the original (real bold on a
+terminal, ``**…**`` in other plain text; :mod:`bot._terminal`); other outlets
+reporting the same passage are named, with links.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from index import Answer, Rendition, Result
 from index.search.answer import Corroboration, Span
 
 from ._i18n import Strings
+from ._terminal import MARKERS, Emphasis
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
 
@@ -43,8 +45,11 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def marked(text: str, spans: Sequence[Span], limit: int | None = None, *, html_output: bool = True) -> str:
-    """``text`` escaped for Telegram HTML with the ``spans`` in bold (``**…**`` when not HTML), cut to ``limit``.
+def marked(
+    text: str, spans: Sequence[Span], limit: int | None = None, *, html_output: bool = True, plain: Emphasis = MARKERS
+) -> str:
+    """``text`` escaped for Telegram HTML with the ``spans`` in bold (``plain`` around them when not HTML), cut to
+    ``limit``.
 
     Spans are offsets into the raw text, so the text is cut and marked before
     it is escaped: an entity such as ``&amp;`` is never split by a tag.
@@ -54,7 +59,7 @@ def marked(text: str, spans: Sequence[Span], limit: int | None = None, *, html_o
         short = shorten(text, limit)
         text, ellipsis = short[: -len(ELLIPSIS)], ELLIPSIS
     quote = escape if html_output else str
-    opening, closing = ("<b>", "</b>") if html_output else ("**", "**")
+    opening, closing = ("<b>", "</b>") if html_output else plain
     parts: list[str] = []
     position = 0
     for start, end in sorted(spans):
@@ -180,11 +185,11 @@ def answer_html(
     return separator.join(parts), shown
 
 
-def result_text(result: Result, answer_language: str, s: Strings, number: int) -> str:
-    """One result as plain text for the console and the command line."""
+def result_text(result: Result, answer_language: str, s: Strings, number: int, bold: Emphasis = MARKERS) -> str:
+    """One result as plain text for the console and the command line, the answering sentences in ``bold``."""
     missing = _missing_translation_note(result, answer_language, s)
     lines = [missing] if missing else []
-    lines.append(f"[{number}] “{marked(result.shown_text, result.shown_highlights, html_output=False)}”")
+    lines.append(f"[{number}] “{marked(result.shown_text, result.shown_highlights, html_output=False, plain=bold)}”")
     attribution = [result.source, f"“{result.title}”", result.published]
     label = _translated_label(result, s)
     if label:
@@ -196,20 +201,22 @@ def result_text(result: Result, answer_language: str, s: Strings, number: int) -
         sources = ", ".join(f"{c.source} ({c.url})" if c.url else c.source for c in result.also_reported_by)
         lines.append(f"    {s('also_reported_by', sources=sources)}")
     if result.translation is not None:
-        original = marked(result.text, result.highlights, html_output=False)
+        original = marked(result.text, result.highlights, html_output=False, plain=bold)
         lines.append(f"    {s('original_label', language=s.language_name(result.language))}: “{original}”")
     return "\n".join(lines)
 
 
-def answer_text(answer: Answer, s: Strings, results: Sequence[Result] | None = None) -> str:
-    """The whole answer as plain text (no length limit: terminals scroll)."""
+def answer_text(
+    answer: Answer, s: Strings, results: Sequence[Result] | None = None, *, bold: Emphasis = MARKERS
+) -> str:
+    """The whole answer as plain text (no length limit: terminals scroll), the answering sentences in ``bold``."""
     if answer.unavailable:
         return s("search_unavailable")
     if not answer.answered:
         return html_to_text(s("not_found", example=s.examples[0]))
     results = answer.results if results is None else results
     parts = [s("unsupported_language")] if answer.unsupported_language else []
-    parts.extend(result_text(r, answer.language, s, i) for i, r in enumerate(results, 1))
+    parts.extend(result_text(r, answer.language, s, i, bold) for i, r in enumerate(results, 1))
     return "\n\n".join(parts)
 
 

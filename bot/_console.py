@@ -11,6 +11,7 @@ from index import SUPPORTED
 from ._compose import answer_text, html_to_text
 from ._i18n import strings
 from ._service import AnswerService
+from ._terminal import emphasis_for
 
 
 class Console:
@@ -69,4 +70,4 @@ class Console:
         if line.startswith("/help") or line.startswith("/start"):
             return html_to_text(s("help", mention="@bot"))
         answer = self.service.ask(line, k=self.max_results, language=self.language)
-        return answer_text(answer, strings(answer.language))
+        return answer_text(answer, strings(answer.language), bold=emphasis_for(self._out))

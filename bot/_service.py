@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,10 @@ from index.search.backend import Backend, BackendUnavailable
 
 from ._backends import open_backend
 from ._config import Config
+from ._progress import Reporter
+
+ReporterFactory = Callable[[str], Reporter]
+"""Makes the progress reporter of one long step (``"embedding"``, ``"translating"``), by its label."""
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +139,10 @@ class AnswerService:
         translation: TranslationPlan | None = None,
         languages: tuple[str, ...] = SUPPORTED,
         max_upload_bytes: int = 1_000_000,
+        progress: ReporterFactory | None = None,
     ) -> None:
         self._engine = engine
+        self.progress = progress
         self.corpus_dir = corpus_dir
         self.cache_dir = cache_dir
         self.translation = translation
@@ -148,13 +155,21 @@ class AnswerService:
 
     @classmethod
     def open(
-        cls, corpus_dir: Path, cache_dir: Path | None, *, backend: Backend | None = None, **options: Any
+        cls,
+        corpus_dir: Path,
+        cache_dir: Path | None,
+        *,
+        backend: Backend | None = None,
+        progress: ReporterFactory | None = None,
+        **options: Any,
     ) -> AnswerService:
         """Load and index ``corpus_dir``; raises CorpusError when it has problems, BackendUnavailable
         when the search backend cannot be reached."""
-        engine = Engine.build(load_corpus(corpus_dir), cache_dir=cache_dir, backend=backend)
+        corpus = load_corpus(corpus_dir)
+        with _reporting(progress, "embedding the corpus") as reporter:
+            engine = Engine.build(corpus, cache_dir=cache_dir, backend=backend, progress=reporter)
         engine.ask("warm up")  # loads the sentence encoder now, not on the first user's question
-        return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, **options)
+        return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, progress=progress, **options)
 
     def close(self) -> None:
         """Release the search backend's connections (and a Milvus Lite server this process started)."""
@@ -185,7 +200,9 @@ class AnswerService:
         """Re-read the corpus, translate its gaps, re-index and swap; raises CorpusError and keeps the old index."""
         with self._reload_lock:
             started = time.perf_counter()
-            return self._swap(load_and_translate(self.corpus_dir, self.translation), started)
+            with _reporting(self.progress, "translating the corpus") as reporter:
+                change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
+            return self._swap(change, started)
 
     def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
         """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
@@ -260,16 +277,18 @@ class AnswerService:
         """Index ``change.corpus`` beside the current index, then make it current; lock held."""
         old = self._engine
         corpus = change.corpus
-        engine = Engine.build(
-            corpus,
-            cache_dir=self.cache_dir,
-            embedder=old.embedder,
-            aligner=old.aligner,
-            detector=old.detector,
-            settings=old.settings,
-            backend=old.backend,
-            previous=old,
-        )
+        with _reporting(self.progress, "embedding the corpus") as reporter:
+            engine = Engine.build(
+                corpus,
+                cache_dir=self.cache_dir,
+                embedder=old.embedder,
+                aligner=old.aligner,
+                detector=old.detector,
+                settings=old.settings,
+                backend=old.backend,
+                previous=old,
+                progress=reporter,
+            )
         before, after = old.corpus.article_digests, corpus.article_digests
         self._engine = engine
         self.stats.last_reload = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -284,6 +303,19 @@ class AnswerService:
             untranslated=self.untranslated(),
             stale=len(change.stale),
         )
+
+
+@contextmanager
+def _reporting(progress: ReporterFactory | None, label: str) -> Iterator[Reporter | None]:
+    """The reporter of one step, closed (its summary said) when the step ends, however it ends."""
+    if progress is None:
+        yield None
+        return
+    reporter = progress(label)
+    try:
+        yield reporter
+    finally:
+        reporter.close()
 
 
 def translation_plan(config: Config) -> TranslationPlan | None:
@@ -306,8 +338,8 @@ def translation_plan(config: Config) -> TranslationPlan | None:
     )
 
 
-def open_service(config: Config) -> AnswerService:
-    """The service over the configured corpus, with its translation plan and upload limit."""
+def open_service(config: Config, progress: ReporterFactory | None = None) -> AnswerService:
+    """The service over the configured corpus, with its translation plan, upload limit and progress reports."""
     return AnswerService.open(
         config.corpus,
         config.cache_dir,
@@ -315,4 +347,5 @@ def open_service(config: Config) -> AnswerService:
         translation=translation_plan(config),
         languages=config.languages,
         max_upload_bytes=config.max_upload_bytes,
+        progress=progress,
     )

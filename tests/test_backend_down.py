@@ -173,7 +173,8 @@ async def test_an_admins_reload_while_the_backend_is_down_names_it_and_keeps_the
     try:
         backend.switch.down = True
         await bot_app.process_update(update_for(bot_app, message=message("/reload", sender=user(user_id=ADMIN_ID))))
-        (reply,) = fake.sent("sendMessage")
+        started, reply = fake.sent("sendMessage")
+        assert started["text"] == strings("en")("reload_started")
         assert "search.milvus.uri" in reply["text"] and "connection refused" in reply["text"]
         assert reply["text"] == strings("en")("reload_unavailable", problem=str(BackendUnavailable(DOWN)))
         assert service.engine is engine

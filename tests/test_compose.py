@@ -1,12 +1,18 @@
-"""Answer rendering: highlighted sentences in bold, corroborating outlets linked, within Telegram's limits."""
+"""Answer rendering: highlighted sentences in bold (HTML or a terminal's), other outlets linked, within limits."""
 
 from __future__ import annotations
 
+import io
+
+import pytest
 from telegram.constants import MessageLimit
 
 from bot._compose import answer_html, answer_text, corroboration_html, marked, result_html
+from bot._console import Console
 from bot._i18n import strings
 from bot._inline import DESCRIPTION_LENGTH, result_article
+from bot._service import AnswerService
+from bot._terminal import ANSI_BOLD, MARKERS, emphasis_for
 from index import Answer, Result
 from index.search.answer import Corroboration
 
@@ -100,3 +106,41 @@ def test_an_inline_result_describes_the_answering_sentence() -> None:
     assert article.description is not None
     assert article.description.startswith("Then the attack & the delay came.")
     assert len(article.description) <= DESCRIPTION_LENGTH
+
+
+# --- plain text: real bold on a terminal, markers elsewhere ---------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_text_marks_the_answering_sentence_with_the_emphasis_it_is_given() -> None:
+    answer = Answer("q", "en", True, (result(),))
+    plain = answer_text(answer, strings("en"))
+    assert "**Then the attack & the delay came.**" in plain and "\x1b[" not in plain
+    bold = answer_text(answer, strings("en"), bold=ANSI_BOLD)
+    assert "\x1b[1mThen the attack & the delay came.\x1b[22m" in bold and "**" not in bold
+
+
+def test_a_terminal_gets_bold_and_anything_else_markers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert emphasis_for(Terminal()) == ANSI_BOLD
+    assert emphasis_for(io.StringIO()) == MARKERS
+    monkeypatch.setenv("TERM", "dumb")
+    assert emphasis_for(Terminal()) == MARKERS
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert emphasis_for(Terminal()) == MARKERS
+
+
+def test_the_console_answers_in_bold_on_a_terminal(service: AnswerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    on_terminal = Console(service, out=Terminal()).respond("Why was the Space delayed?")
+    in_a_pipe = Console(service, out=io.StringIO()).respond("Why was the Space delayed?")
+    assert "\x1b[1m" in on_terminal and "**" not in on_terminal
+    assert "**" in in_a_pipe and "\x1b[" not in in_a_pipe
+    assert on_terminal.replace("\x1b[1m", "**").replace("\x1b[22m", "**") == in_a_pipe

@@ -53,7 +53,7 @@ def test_the_bot_sets_them_before_the_encoder_loads(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # this process's BLAS is left be
     seen: dict[str, str | None] = {}
 
-    def open_service(config: object) -> AnswerService:
+    def open_service(config: object, progress: object = None) -> AnswerService:
         seen.update({name: os.environ.get(name) for name in OPENMP_WHILE_SERVING})
         raise CorpusError([])  # stop here: the service is where the encoder loads
 

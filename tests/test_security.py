@@ -65,7 +65,8 @@ async def test_the_real_admin_can_reload(app: App, fake: FakeBotAPI, service: An
     engine = service.engine
     await reload_from(app, message=message("/reload", sender=admin()))
     assert service.engine is not engine
-    assert "Corpus reloaded" in fake.sent("sendMessage")[0]["text"]
+    started, done = (m["text"] for m in fake.sent("sendMessage"))
+    assert started == strings("en")("reload_started") and "Corpus reloaded" in done
 
 
 async def test_the_token_never_reaches_logs_errors_or_stats(

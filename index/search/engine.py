@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ from .alignment import align, counterpart
 from .analysis import analyzer
 from .answer import Answer, Corroboration, Result, Span
 from .backend import Alignment, Backend, Candidates, IndexBatch, SearchIndex
-from .cache import EmbeddingCache
+from .bundle import Bundle, shipped_bundle
+from .cache import EmbeddingCache, Progress, Request, embed_all
 from .embedded import EmbeddedBackend
 from .evidence import Evidence, fused_scores, residual_cosines
 from .gate import Background, GateModel, Null, probe_questions, raw_features
@@ -46,8 +47,17 @@ log = logging.getLogger(__name__)
 class BuildStats:
     seconds: float = 0.0
     texts: int = 0
+    """Documents indexed (passages in each language version)."""
     embedded: int = 0
+    """Texts the encoders were called on: neither shipped with the package nor in the cache."""
     cache_note: str | None = None
+    """Why the per-machine cache was rebuilt, if it was."""
+    shipped: int = 0
+    """Texts whose vectors came with the package (:mod:`index.search.bundle`)."""
+    bundle_note: str | None = None
+    """Why some shipped vectors could not serve (unreadable, another encoder version, an edited article)."""
+    vectors: int = 0
+    """Every text the build needed a vector for."""
 
 
 @dataclass
@@ -88,13 +98,17 @@ class Engine:
         backend: Backend | None = None,
         previous: Engine | None = None,
         gate: GateModel | None = None,
+        bundle: Bundle | None = None,
+        progress: Progress | None = None,
     ) -> Engine:
         """Index ``corpus``, reusing cached embeddings for texts seen before.
 
         ``embedder`` finds passages (multilingual-e5 by default); ``aligner`` matches sentences across
         languages (USE by default, or ``embedder`` when only that is given, as tests do). ``backend``
         holds the index (in process by default). Given the ``previous`` engine on the same backend,
-        only the articles that changed since are written to it.
+        only the articles that changed since are written to it. ``bundle`` holds vectors shipped with
+        the package (by default those of the bundled corpus; :data:`index.search.bundle.EMPTY` for none),
+        and ``progress(done, total)`` hears how the embedding goes.
         """
         started = time.perf_counter()
         aligner = aligner or embedder or shared_alignment_encoder()
@@ -102,7 +116,8 @@ class Engine:
         detector = detector or LanguageDetector()
         settings = settings or Settings()
         backend = backend or EmbeddedBackend()
-        batch, embedded, note = _batch(corpus, embedder, aligner, settings, cache_dir)
+        bundle = shipped_bundle() if bundle is None else bundle
+        batch, stats = _batch(corpus, embedder, aligner, settings, cache_dir, bundle, progress)
         if previous is not None and previous.backend is backend:
             before, after = previous.corpus.article_digests, corpus.article_digests
             changed = {a for a, digest in after.items() if before.get(a) != digest}
@@ -120,8 +135,8 @@ class Engine:
             backend=backend,
             gate=gate or GateModel.fitted(),
         )
-        engine.null = engine.probe_null(cache_dir)
-        engine.stats = BuildStats(time.perf_counter() - started, len(batch.doc_passage), embedded, note)
+        engine.null = engine.probe_null(cache_dir, bundle)
+        engine.stats = replace(stats, seconds=time.perf_counter() - started)
         return engine
 
     @classmethod
@@ -285,15 +300,16 @@ class Engine:
         leading = self.corpus.passages[int(evidence.passages[0])]
         return raw_features(evidence, leading.original.language, self.background, echo_query)
 
-    def probe_null(self, cache_dir: Path | None) -> Null | None:
+    def probe_null(self, cache_dir: Path | None, bundle: Bundle | None = None) -> Null | None:
         """Ask the probe questions of this corpus, in each language: what "not about it" looks like here."""
         if not self.gate.fits(self.embedder.name, self.aligner.name) or not self.corpus.passages:
             return None
         probes = probe_questions()
         asked = [(language, text) for language, texts in probes.items() for text in texts]
         texts = [text for _, text in asked]
-        queries = _query_vectors(cache_dir, self.embedder, texts)
-        echoes = _query_vectors(cache_dir, self.aligner, texts)
+        bundle = shipped_bundle() if bundle is None else bundle
+        queries = _query_vectors(cache_dir, self.embedder, texts, bundle)
+        echoes = _query_vectors(cache_dir, self.aligner, texts, bundle)
         found: dict[str, list[dict[str, float]]] = {}
         for (language, text), query, echo in zip(asked, queries, echoes, strict=True):
             evidence = self._evidence(text, analyzer(language).word_forms(text, query=True), language, query)
@@ -365,8 +381,14 @@ class Engine:
 
 
 def _batch(
-    corpus: Corpus, embedder: Embedder, aligner: Embedder, settings: Settings, cache_dir: Path | None
-) -> tuple[IndexBatch, int, str | None]:
+    corpus: Corpus,
+    embedder: Embedder,
+    aligner: Embedder,
+    settings: Settings,
+    cache_dir: Path | None,
+    bundle: Bundle,
+    progress: Progress | None,
+) -> tuple[IndexBatch, BuildStats]:
     """The corpus analysed and embedded for a backend; with how many texts were embedded afresh, and why."""
     passages = corpus.passages
     docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
@@ -382,19 +404,21 @@ def _batch(
 
     texts = [docs[j][1].text for j in embedded_docs] + sentence_texts
     echo_texts = sentence_texts + translated_texts
+    retrieval = EmbeddingCache(cache_dir, embedder.name, bundle.vectors_for(embedder.name))
     if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
-        cache = EmbeddingCache(cache_dir, embedder.name)
-        note = cache.rebuilt_reason  # read before embedding: writing the cache back clears it
-        both, embedded = cache.embed(texts + translated_texts, embedder.embed)
+        caches = [retrieval]
+        note = retrieval.rebuilt_reason  # read before embedding: writing the cache back clears it
+        ((both, embedded),) = embed_all([Request(retrieval, texts + translated_texts, embedder.embed)], progress)
         vectors = both[: len(texts)]
         echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
     else:
-        cache = EmbeddingCache(cache_dir, embedder.name)
-        echo_cache = EmbeddingCache(cache_dir, aligner.name)
-        note = cache.rebuilt_reason or echo_cache.rebuilt_reason
-        vectors, embedded = cache.embed(texts, embedder.embed)
-        echoes, echoed = echo_cache.embed(echo_texts, aligner.embed)
+        alignment = EmbeddingCache(cache_dir, aligner.name, bundle.vectors_for(aligner.name))
+        caches = [retrieval, alignment]
+        note = retrieval.rebuilt_reason or alignment.rebuilt_reason
+        requests = [Request(retrieval, texts, embedder.embed), Request(alignment, echo_texts, aligner.embed)]
+        (vectors, embedded), (echoes, echoed) = embed_all(requests, progress)
         embedded += echoed
+    shipped = sum(c.from_shipped for c in caches)
     vectors = vectors.reshape(len(texts), -1)
     echoes = echoes.reshape(len(echo_texts), -1)
     sentence_echoes, translation_echoes = echoes[: len(sentence_texts)], echoes[len(sentence_texts) :]
@@ -425,16 +449,25 @@ def _batch(
         sentence_echoes=sentence_echoes,
         alignments=alignments,
     )
-    return batch, embedded, note
+    bundle_note = bundle.note((embedder.name, aligner.name), corpus.article_digests)
+    needed = len(texts) + len(echo_texts) - (len(sentence_texts) if len(caches) == 1 else 0)
+    stats = BuildStats(0.0, len(docs), embedded, note, shipped, bundle_note, needed)
+    return batch, stats
 
 
-def _query_vectors(cache_dir: Path | None, embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """Question vectors of fixed texts (the probes), cached beside the corpus's in a file of their own."""
+def query_model(embedder_name: str) -> str:
+    """The name question vectors are cached and shipped under: an encoder embeds a question otherwise."""
+    return f"{embedder_name}-queries"
+
+
+def _query_vectors(cache_dir: Path | None, embedder: Embedder, texts: list[str], bundle: Bundle) -> np.ndarray:
+    """Question vectors of fixed texts (the probes), cached (and shipped) beside the corpus's, under their own name."""
 
     def embed(batch: Sequence[str]) -> np.ndarray:
         return np.vstack([embedder.embed_query(text) for text in batch])
 
-    vectors, _ = EmbeddingCache(cache_dir, f"{embedder.name}-queries").embed(texts, embed)
+    name = query_model(embedder.name)
+    vectors, _ = EmbeddingCache(cache_dir, name, bundle.vectors_for(name)).embed(texts, embed)
     return vectors.reshape(len(texts), -1)
 
 
