@@ -205,12 +205,15 @@ class AlertSender:
                     break
                 if not batch:
                     break
+                blocked: set[int] = set()  # their due alerts were dropped in the database as they blocked
                 for alert in batch:
                     after = alert.id
-                    await self.deliver(alert)
+                    if alert.chat_id not in blocked and not await self.deliver(alert):
+                        blocked.add(alert.chat_id)
 
-    async def deliver(self, alert: Alert) -> None:
-        """Send one alert and record the outcome; a fault leaves it due, to be tried again."""
+    async def deliver(self, alert: Alert) -> bool:
+        """Send one alert and record the outcome (a fault leaves it due, to be tried again); False when
+        the chat blocked the bot."""
         while True:
             await self.following.traffic.wait_until_idle()  # asking comes first
             await self._pace()
@@ -219,7 +222,7 @@ class AlertSender:
             except Forbidden as exc:
                 paused = await asyncio.to_thread(self.following.store.pause_chat, alert.chat_id)
                 log.info("chat %s cannot be written to (%s): %d follow(s) paused", alert.chat_id, exc.message, paused)
-                return
+                return False
             except RetryAfter as exc:  # only once PTB's rate limiter has given up retrying it
                 wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
                 log.warning("flood control: waiting %.0f s before the next alert", float(wait))
@@ -228,14 +231,14 @@ class AlertSender:
             except BadRequest as exc:  # the chat is gone, say: this alert can never be sent
                 log.warning("dropping an alert for chat %s: %s", alert.chat_id, exc.message)
                 await self._record(self.following.store.mark_dropped, alert.id)
-                return
+                return True
             except (NetworkError, TelegramError) as exc:
                 log.warning("sending an alert failed (%s); retrying in %.0f s", exc, RETRY_SECONDS)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             await self._record(self.following.store.mark_sent, alert.id)
             self.sent += 1
-            return
+            return True
 
     async def _send(self, alert: Alert) -> None:
         keyboard = markup(alert.buttons)
