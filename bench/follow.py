@@ -51,20 +51,28 @@ from tests.fakebot import FakeBotAPI  # noqa: E402
 SEEDS = [
     "Why was the Space delayed?",
     "How many people listened to the conversation?",
-    "What did Trump say about the European Union?",
-    "Who attacked X with a DDoS?",
-    "When did the conversation start?",
-    "What did Musk say about electric cars?",
-    "How long did the interview last?",
-    "Where was Trump during the call?",
-    "Combien de personnes ont écouté la conversation ?",
-    "Waarom begon het gesprek te laat?",
-    "Wie viele Menschen hörten zu?",
-    "¿Por qué se retrasó la conversación?",
-    "Berapa banyak orang yang mendengarkan?",
-    "What was said about immigration?",
-    "Did Kamala Harris respond?",
-    "What happened to the X servers?",
+    "Who won the cycling race in Brittany?",
+    "How much will the new bridge in Rotterdam cost?",
+    "When does the Jakarta metro line open?",
+    "What did the central bank decide about interest rates?",
+    "How many seats did the Greens win in the regional election?",
+    "Why was the concert in Madrid cancelled?",
+    "What caused the flooding in Valencia?",
+    "Who is the new coach of the national football team?",
+    "How many bottles did the Breton vineyard produce?",
+    "When will the night ferry sail again?",
+    "What is the price of the new train ticket to Berlin?",
+    "Combien coûte le nouveau stade de Lyon ?",
+    "Waarom staakten de buschauffeurs in Utrecht?",
+    "Wie viele Wohnungen baut die Stadt Hamburg?",
+    "¿Cuántos turistas visitaron Sevilla en agosto?",
+    "Berapa korban gempa di Sulawesi?",
+    "What did the health minister say about the vaccine?",
+    "Which company bought the airline?",
+    "How long will the museum stay closed?",
+    "What did the court rule on the fishing quota?",
+    "Who designed the new library in Oslo?",
+    "How many wolves live in the Alps now?",
 ]
 
 
@@ -112,12 +120,14 @@ def matching(engine: Engine, args: argparse.Namespace, work: Path) -> None:
     loaded = rss_mib()
     del vectors
 
-    times = []
+    times, fetch_times = [], []
     for _ in range(20):
         started = time.perf_counter()
         close = matrix.close_to(probes)
-        follows = store.follows_of_questions(close)
         times.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        follows = store.follows_of_questions(close)
+        fetch_times.append((time.perf_counter() - started) * 1000)
     full = []
     for question in SEEDS[:8]:
         started = time.perf_counter()
@@ -129,8 +139,9 @@ def matching(engine: Engine, args: argparse.Namespace, work: Path) -> None:
     )
     print(
         f"   all at once:  p50 {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
-        f"({len(close):,} questions close, {len(follows):,} follows fetched)  target <= 100 ms p50"
+        f"({len(close):,} questions close)  target <= 100 ms p50"
     )
+    print(f"   then their {len(follows):,} follows read from SQLite: p50 {statistics.median(fetch_times):.1f} ms")
     print(
         f"   baseline, each asked in full: {per_question:.1f} ms a question (median of {len(full)}), "
         f"so {per_question * args.follows / 1000:,.0f} s for all"

@@ -24,7 +24,15 @@ from telegram.constants import FloodLimit, InlineKeyboardButtonLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from index import Answer, Engine
-from index.follow import DatabaseError, Finding, FollowStore, QuestionVectors, find_new_coverage
+from index.follow import (
+    DatabaseError,
+    Finding,
+    Follow,
+    FollowOutcome,
+    FollowStore,
+    QuestionVectors,
+    find_new_coverage,
+)
 from index.follow.matching import DEFAULT_THRESHOLD
 from index.follow.store import Alert, DueAlert
 from index.search.backend import BackendUnavailable
@@ -161,6 +169,47 @@ class Following:
             self.alerted_total += followers
             self.wake()
         return followers
+
+    def follow(
+        self,
+        engine: Engine,
+        *,
+        chat_id: int,
+        user_id: int,
+        question: str,
+        language: str,
+        hint: str | None,
+        known: Answer | None,
+        k: int,
+    ) -> tuple[FollowOutcome, Follow | None]:
+        """Follow ``question`` (blocking: embeds it and writes the store); what already answers it counts as seen.
+
+        ``known`` is the answer the follower saw, if any; otherwise the question is asked now.
+        """
+        vector = engine.embed_query(question)
+        outcome, follow = self.store.follow(
+            chat_id=chat_id,
+            user_id=user_id,
+            question=question,
+            language=language,
+            hint=hint,
+            vector=vector,
+            model=engine.embedder.name,
+        )
+        if outcome is FollowOutcome.FOLLOWED and follow is not None:
+            self.vectors.add(follow.question_id, vector)
+            answer = known if known is not None else engine.ask(question, k=k, language=language, hint=hint)
+            results = (*answer.results, *answer.more) if answer.answered else ()
+            seen = [r.article_id for r in results] + [c.article_id for r in results for c in r.also_reported_by]
+            self.store.mark_seen(follow.id, chat_id, seen)
+        return outcome, follow
+
+    def unfollow(self, follow_id: int, chat_id: int) -> Follow | None:
+        """Stop a follow of ``chat_id`` (blocking); the follow it was, None when there was none."""
+        stopped = self.store.unfollow(follow_id, chat_id)
+        if stopped is not None and self.store.question_text(stopped.question_id) is None:
+            self.vectors.remove(stopped.question_id)  # nobody follows that question any more
+        return stopped
 
     @staticmethod
     def due_alert(finding: Finding) -> DueAlert:

@@ -96,25 +96,20 @@ class Console:
         if not any(ch.isalnum() for ch in question):
             return s("follow_usage", example=s.examples[1])
         engine = self.service.engine
-        language = self.language or engine.detector.detect(question, None).language
-        vector = engine.embed_query(question)
-        store = self.following.store
-        outcome, follow = store.follow(
+        outcome, follow = self.following.follow(
+            engine,
             chat_id=CONSOLE_CHAT,
             user_id=CONSOLE_CHAT,
             question=question,
-            language=language,
+            language=self.language or engine.detector.detect(question, None).language,
             hint=None,
-            vector=vector,
-            model=engine.embedder.name,
+            known=None,
+            k=self.max_results,
         )
         if outcome is FollowOutcome.TOO_MANY or follow is None:
-            return s("follow_too_many", limit=store.max_follows)
+            return s("follow_too_many", limit=self.following.store.max_follows)
         if outcome is FollowOutcome.ALREADY:
             return html_to_text(s("follow_already", question=question))
-        self.following.vectors.add(follow.question_id, vector)
-        known = engine.ask(question, k=self.max_results, language=language)
-        store.mark_seen(follow.id, CONSOLE_CHAT, [r.article_id for r in (*known.results, *known.more)])
         return html_to_text(s("follow_done", question=question))
 
     def _listing(self) -> str:
@@ -131,11 +126,9 @@ class Console:
         follows = self.following.store.follows_of(CONSOLE_CHAT)
         if not number.isdigit() or not 1 <= int(number) <= len(follows):
             return self._listing()
-        stopped = self.following.store.unfollow(follows[int(number) - 1].id, CONSOLE_CHAT)
+        stopped = self.following.unfollow(follows[int(number) - 1].id, CONSOLE_CHAT)
         if stopped is None:
             return s("unfollow_unknown")
-        if self.following.store.question_text(stopped.question_id) is None:
-            self.following.vectors.remove(stopped.question_id)
         return html_to_text(s("unfollow_done", question=stopped.question))
 
     def _change(self, line: str) -> str:

@@ -106,27 +106,18 @@ def _follow(
     hint: str | None,
     answer: Answer | None,
 ) -> tuple[FollowOutcome, Follow | None]:
-    """Store the follow (worker thread): embed the question, and count what already answers it as seen."""
-    engine = rt.service.engine
-    store = following.store
-    store.resume_chat(chat_id)  # writing to the bot again: whatever a block paused follows again
-    vector = engine.embed_query(question)
-    outcome, follow = store.follow(
+    """Store the follow (worker thread); writing to the bot again resumes what a block paused."""
+    following.store.resume_chat(chat_id)
+    return following.follow(
+        rt.service.engine,
         chat_id=chat_id,
         user_id=user_id,
         question=question,
         language=language,
         hint=hint,
-        vector=vector,
-        model=engine.embedder.name,
+        known=answer,
+        k=rt.config.max_results,
     )
-    if outcome is FollowOutcome.FOLLOWED and follow is not None:
-        following.vectors.add(follow.question_id, vector)
-        known = answer if answer is not None else engine.ask(question, k=rt.config.max_results, language=language)
-        results = (*known.results, *known.more) if known.answered else ()
-        seen = [r.article_id for r in results] + [c.article_id for r in results for c in r.also_reported_by]
-        store.mark_seen(follow.id, chat_id, seen)
-    return outcome, follow
 
 
 async def following_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -216,7 +207,7 @@ async def _stop(update: Update, context: ContextTypes.DEFAULT_TYPE, follow_id: i
         return False
     following = rt.following
     try:
-        stopped = await rt.off_loop(_unfollow, following, follow_id, chat.id)
+        stopped = await rt.off_loop(following.unfollow, follow_id, chat.id)
     except DatabaseError as exc:
         log.error("could not remove a follow: %s", exc)
         await reply_html(reply_to, escape(s("follow_unavailable")))
@@ -226,13 +217,6 @@ async def _stop(update: Update, context: ContextTypes.DEFAULT_TYPE, follow_id: i
         return False
     await reply_html(reply_to, s("unfollow_done", question=escape(shorten(stopped.question, LISTED_QUESTION))))
     return True
-
-
-def _unfollow(following: Following, follow_id: int, chat_id: int) -> Follow | None:
-    stopped = following.store.unfollow(follow_id, chat_id)
-    if stopped is not None and following.store.question_text(stopped.question_id) is None:
-        following.vectors.remove(stopped.question_id)  # nobody follows that question any more
-    return stopped
 
 
 async def _drop_button(message: Message, data: str) -> None:

@@ -170,7 +170,7 @@ async def test_a_new_french_article_alerts_its_follower_once_and_nobody_else_and
         await send(bot_app, link_message(VINEYARD))
         added = to_chat(fake, ADMIN_ID)[-1]["text"]
         assert added.startswith("Added <b>Un vignoble breton") and EN("alerts_line", count=1) in added
-        (alert,) = await arrived(lambda: alerts_to(fake, 2001, FR), timeout=5)
+        (alert,) = await arrived(lambda: alerts_to(fake, 2001, FR), timeout=30)
         text = alert["text"]
         first_line = text.split("\n", 1)[0]
         assert first_line == FR("alert_header", question=html.escape(BOTTLES_FR, quote=False))
