@@ -44,6 +44,7 @@ from bot._service import AnswerService  # noqa: E402
 from corpus import BUNDLED  # noqa: E402
 from index import Engine, load_corpus  # noqa: E402
 from index.follow import Database, FollowStore, QuestionVectors  # noqa: E402
+from index.follow.coverage import probe_vectors  # noqa: E402
 from index.follow.store import DueAlert  # noqa: E402
 from tests.botkit import TOKEN, application, bot_config, message, update_for, user  # noqa: E402
 from tests.fakebot import FakeBotAPI  # noqa: E402
@@ -108,8 +109,7 @@ def fill_store(store: FollowStore, vectors: np.ndarray, users: int) -> None:
 
 def matching(engine: Engine, args: argparse.Namespace, work: Path) -> None:
     article = np.arange(20, dtype=np.int64) % len(engine.corpus.passages)  # 20 passages stand for the new article
-    fetched = engine.index.fetch(article, [])
-    probes = np.vstack([fetched.sentence_vectors, fetched.vectors])
+    probes = probe_vectors(engine.index.fetch(article, []))
     vectors = question_vectors(engine, args.follows)
 
     before = rss_mib()
@@ -244,6 +244,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--alerts", type=int, default=5_000)
     parser.add_argument("--questions", type=int, default=2_000)
+    parser.add_argument("--matching-only", action="store_true", help="figures 1 and 2 only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -251,6 +252,8 @@ def main() -> int:
         engine = Engine.build(load_corpus(BUNDLED), cache_dir=cache)
         engine.ask("warm up")
         matching(engine, args, work)
+        if args.matching_only:
+            return 0
         service = AnswerService(engine, corpus_dir=BUNDLED, cache_dir=cache)
         asyncio.run(delivery(service, args, work))
         asyncio.run(flood(service, args, work))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..search.answer import Answer
+from ..search.backend import Candidates
 from ..search.engine import Engine
 from .matching import DEFAULT_THRESHOLD, QuestionVectors
 from .store import Follow, FollowStore
@@ -40,6 +41,13 @@ class CoverageReport:
     """Questions that came close to some new passage, and were asked in full."""
 
 
+def probe_vectors(fetched: Candidates) -> np.ndarray:
+    """What new passages are matched by: their sentences' vectors, as the gate weighs the best sentence above
+    all; a passage without sentences by its own vectors (every language version)."""
+    bare = np.bincount(fetched.sentence_owner, minlength=len(fetched.passages)) == 0
+    return np.vstack([fetched.sentence_vectors, fetched.vectors[bare[fetched.vector_owner]]])
+
+
 def find_new_coverage(
     engine: Engine,
     store: FollowStore,
@@ -59,9 +67,7 @@ def find_new_coverage(
     known: dict[int, set[str]] = {}
     for article_id in sorted(numbers):
         passages = numbers[article_id]
-        fetched = engine.index.fetch(np.array(passages, dtype=np.int64), [])
-        probes = np.vstack([fetched.sentence_vectors, fetched.vectors]) if len(fetched.vectors) else fetched.vectors
-        close = vectors.close_to(probes, threshold)
+        close = vectors.close_to(probe_vectors(engine.index.fetch(np.array(passages, dtype=np.int64), [])), threshold)
         if not close:
             continue
         report.close += len(close)
