@@ -188,6 +188,11 @@ async def test_a_new_french_article_alerts_its_follower_once_and_nobody_else_and
         assert to_chat(fake, ADMIN_ID)[-1]["text"].startswith("Added")
         await quiet()
         assert len(alerts_to(fake, 2001, FR)) == 1
+        rt: Runtime = bot_app.bot_data["runtime"]
+        assert rt.following is not None
+        (followed,) = rt.following.store.follows_of(2001)
+        states = rt.following.store.db.query("SELECT state FROM alerts WHERE follow_id = ? ORDER BY id", (followed.id,))
+        assert [state for (state,) in states][-2:] == ["sent", "seen"]  # the gate answered, corroboration held it
     finally:
         await stop(bot_app)
 
