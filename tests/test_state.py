@@ -37,6 +37,14 @@ async def run(service: AnswerService, fake: FakeBotAPI, tmp_path: Path, *payload
     return bot_app
 
 
+def damaged(tmp_path: Path, name: str) -> Path:
+    """``state/<name>`` filled with 3 KB of random bytes, as the issue tried; the state folder."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / name).write_bytes(np.random.default_rng(3).bytes(3000))
+    return state
+
+
 def answered(fake: FakeBotAPI) -> bool:
     return any("<blockquote>" in m["text"] for m in fake.sent("sendMessage"))
 
@@ -67,9 +75,7 @@ async def test_an_old_pickle_is_migrated_once_and_choices_then_survive_restarts(
 async def test_a_damaged_pickle_is_named_in_one_line_and_set_aside_and_the_bot_answers(
     service: AnswerService, fake: FakeBotAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / "bot.pickle").write_bytes(np.random.default_rng(3).bytes(3000))
+    state = damaged(tmp_path, "bot.pickle")
     with caplog.at_level(logging.INFO):
         await run(service, fake, tmp_path, {"message": message(QUESTION)})
     (line,) = [r.getMessage() for r in caplog.records if "bot.pickle" in r.getMessage()]
@@ -82,9 +88,7 @@ async def test_a_damaged_pickle_is_named_in_one_line_and_set_aside_and_the_bot_a
 async def test_a_damaged_database_is_set_aside_and_following_works_on_a_new_one(
     service: AnswerService, fake: FakeBotAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / "bot.sqlite3").write_bytes(np.random.default_rng(4).bytes(3000))
+    state = damaged(tmp_path, "bot.sqlite3")
     with caplog.at_level(logging.INFO):
         await run(service, fake, tmp_path, {"message": message(QUESTION)}, {"message": message(f"/follow {QUESTION}")})
     assert any(str(state / "bot.sqlite3") in r.getMessage() and "damaged" in r.getMessage() for r in caplog.records)
