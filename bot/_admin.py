@@ -16,6 +16,7 @@ from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
 from index import CorpusError
+from index.follow import DatabaseError
 from index.search.backend import BackendUnavailable
 
 from ._compose import escape, shorten
@@ -75,7 +76,9 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         removed=escape(", ".join(report.removed) or none),
         changed=escape(", ".join(report.changed) or none),
     )
-    await reply_html(update.effective_message, "\n".join([text, *translation_lines(report, s)]))
+    await reply_html(
+        update.effective_message, "\n".join([text, *translation_lines(report, s), *alert_lines(report, s)])
+    )
 
 
 def problem_list(error: CorpusError, root: Path, room: int = MessageLimit.MAX_TEXT_LENGTH - 600) -> str:
@@ -105,6 +108,11 @@ def translation_lines(report: ReloadReport, s: Strings) -> list[str]:
     return lines
 
 
+def alert_lines(report: ReloadReport | None, s: Strings) -> list[str]:
+    """How many followers the change alerted, for the admin (nothing when nobody follows anything)."""
+    return [s("alerts_line", count=report.alerted)] if report is not None and report.alerted is not None else []
+
+
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Uptime, questions answered, answer latency, corpus size and last reload."""
     if await refuse_unless_admin(update, context, "/stats") or update.effective_message is None:
@@ -114,6 +122,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     stats = rt.service.stats
     engine = rt.service.engine
     uptime = int(time.time() - rt.started)
+    follows = ""
+    if rt.following is not None:
+        try:
+            counts = await rt.off_loop(rt.following.store.counts)
+            follows = "\n" + s("stats_follows", follows=counts.follows, followers=counts.followers, alerts=counts.sent)
+        except DatabaseError as exc:
+            log.error("could not count follows: %s", exc)
     await reply_html(
         update.effective_message,
         s(
@@ -128,5 +143,6 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             index_seconds=f"{engine.stats.seconds:.2f}",
             untranslated=rt.service.untranslated(),
             last_reload=escape(stats.last_reload or s("never")),
-        ),
+        )
+        + follows,
     )

@@ -27,27 +27,28 @@ from telegram.ext import (
     InlineQueryHandler,
     Job,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     SimpleUpdateProcessor,
     filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
 from index import CorpusError
+from index.follow import FollowStore, QuestionVectors
 
-from . import _admin, _chat, _curate, _feeds, _inline
+from . import _admin, _chat, _curate, _feeds, _follow, _inline
+from ._alerts import FOLLOW_PREFIX, UNFOLLOW_PREFIX, AlertSender, Following
 from ._config import Config
 from ._errors import on_error
 from ._i18n import strings
 from ._logging import configure_logging, install_redaction
+from ._persistence import DatabasePersistence, open_state
 from ._progress import ProgressBar, ProgressLog, Reporter
 from ._runtime import RUNTIME_KEY, Runtime, runtime
 from ._service import AnswerService, open_service
 from ._threads import leave_the_event_loop_a_core
 
 log = logging.getLogger("newsbot")
-COMMANDS = ("start", "help", "ask", "sources", "lang")
+COMMANDS = ("start", "help", "ask", "sources", "lang", "follow", "following")
 NO_TOKEN = """\
 No Telegram bot token is configured.
 
@@ -186,6 +187,11 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("remove", _curate.remove_command))
     app.add_handler(CommandHandler("add", _curate.add_command))
     app.add_handler(CommandHandler("feeds", _feeds.feeds_command))
+    app.add_handler(CommandHandler("follow", _follow.follow_command, filters=fresh))
+    app.add_handler(CommandHandler("following", _follow.following_command, filters=fresh))
+    app.add_handler(CommandHandler("unfollow", _follow.unfollow_command, filters=fresh))
+    app.add_handler(CallbackQueryHandler(_follow.on_follow_button, pattern=rf"^{FOLLOW_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(_follow.on_unfollow_button, pattern=rf"^{UNFOLLOW_PREFIX}"))
     app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
@@ -219,6 +225,10 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The index and the model are long-lived: keep the garbage collector from rescanning them
     # (a full collection over them pauses the event loop for ~100 ms under load).
     _feeds.schedule_feeds(app)
+    if rt.following is not None:
+        sender = AlertSender(app.bot, rt.following)
+        rt.following.wake = sender.wake_from_any_thread(loop)
+        rt.alert_task = loop.create_task(sender.run(), name="alerts")
     gc.freeze()
     engine = rt.service.engine
     log.info(
@@ -232,13 +242,16 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rt = runtime_of(app)
-    for task in (rt.lag_watch, rt.background_translation):
+    for task in (rt.lag_watch, rt.background_translation, rt.alert_task):
         if task is not None:
             task.cancel()
+    rt.service.on_indexed = None
     if rt.left_unhandled:
         log.warning("stopped with %d update(s) fetched from Telegram left unanswered", rt.left_unhandled)
     rt.save_stats()
     rt.executor.shutdown(wait=False, cancel_futures=True)
+    if rt.database is not None:
+        rt.database.close()
     if rt.service.translation is not None:
         rt.service.translation.translator.close()
 
@@ -302,21 +315,29 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if config.persistence is not None:
-        config.persistence.parent.mkdir(parents=True, exist_ok=True)
-        store = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
-        # on_flush: PTB would otherwise rewrite the whole file once per active user at every
-        # periodic update (quadratic, and on the event loop); we write when a choice changes.
-        persistence = PicklePersistence(config.persistence, store_data=store, update_interval=60, on_flush=True)
-        builder = builder.persistence(persistence)
+    # One SQLite database holds user choices, statistics, follows and alerts (bot/_persistence.py);
+    # in memory when persistence is off, or when the file is locked by another process.
+    database = open_state(config.persistence)
+    builder = builder.persistence(DatabasePersistence(database))
     install_redaction(secrets_of(config))
     keep_the_event_loop_responsive()
     app = builder.build()
-    rt = Runtime(config=config, service=service)
+    rt = Runtime(config=config, service=service, database=database if config.persistence else None)
+    rt.following = open_following(config, service, database)
+    service.on_indexed = rt.following.on_indexed
     app.bot_data[RUNTIME_KEY] = rt
     rt.load_stats()
     add_handlers(app)
     return app
+
+
+def open_following(config: Config, service: AnswerService, database: Any) -> Following:
+    """Follows and their questions' vectors, from the database (questions embedded by another model again)."""
+    store = FollowStore(database, max_follows=config.follow.max_follows)
+    engine = service.engine
+    vectors = QuestionVectors.load(store, engine.embed_query, engine.embedder.name)
+    settings = config.follow
+    return Following(store, vectors, threshold=settings.match_similarity, alerts_per_second=settings.alerts_per_second)
 
 
 def run_bot(config: Config) -> int:

@@ -15,12 +15,13 @@ import logging
 from collections import Counter
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
-from telegram.constants import ChatAction, MessageLimit
+from telegram.constants import ChatAction, ChatType, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from index import Answer, Corpus
 
+from ._alerts import follow_row
 from ._compose import answer_html, escape, shorten
 from ._i18n import Strings, strings
 from ._memory import lang_data, more_data, parse_lang, parse_more
@@ -237,10 +238,11 @@ async def answer_question(
     with contextlib.suppress(TelegramError):  # "typing…" is a courtesy; the answer matters
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
     hint = user.language_code if user else None
-    answer = await rt.off_loop(
-        rt.service.ask, question, k=rt.config.max_results, language=chosen_language(context), hint=hint
-    )
-    await send_answer(context, message, answer, offset=0)
+    with rt.following.traffic.answering() if rt.following else contextlib.nullcontext():  # alerts wait for answers
+        answer = await rt.off_loop(
+            rt.service.ask, question, k=rt.config.max_results, language=chosen_language(context), hint=hint
+        )
+        await send_answer(context, message, answer, offset=0)
     rt.note_answered()
 
 
@@ -251,7 +253,12 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
     page = everything[offset : offset + rt.config.max_results]
     header = s("more_header", question=escape(answer.question)) if offset else None
     text, shown = answer_html(answer, s, page, header=header)
-    await reply_html(message, text, answer_keyboard(context, answer, s, offset, shown))
+    keyboard = answer_keyboard(context, answer, s, offset, shown)
+    if not offset and message.chat.type == ChatType.PRIVATE and not answer.unavailable and rt.following:
+        # Every answer and refusal in a private chat offers to follow its question.
+        rows = [*(keyboard.inline_keyboard if keyboard else ()), follow_row(rt.memory.remember(answer), s)]
+        keyboard = InlineKeyboardMarkup(rows)
+    await reply_html(message, text, keyboard)
 
 
 def answer_keyboard(

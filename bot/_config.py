@@ -24,6 +24,8 @@ from telegram.constants import FloodLimit, WebhookLimit
 
 from corpus import BUNDLED
 from index import SUPPORTED
+from index.follow import MAX_FOLLOWS
+from index.follow.matching import DEFAULT_THRESHOLD
 from index.intake.feeds import DEFAULT_INTERVAL_MINUTES, FeedSpec
 from index.languages import is_iso_639_1
 
@@ -200,6 +202,14 @@ def _feed(value: Any) -> Any:
     return value
 
 
+class FollowSettings(_Section):
+    """Following questions: how many per chat, how close a new sentence must come, how fast alerts go out."""
+
+    max_follows: Count = MAX_FOLLOWS
+    match_similarity: Annotated[float, Field(ge=-1, le=1)] = DEFAULT_THRESHOLD
+    alerts_per_second: Positive = float(FloodLimit.MESSAGES_PER_SECOND) * 2 / 3
+
+
 class _File(_Section):
     telegram: _Telegram = {}  # type: ignore[assignment]
     admins: list[int] | None = Field(None, description="a list of numeric Telegram user ids (not usernames)")
@@ -216,6 +226,7 @@ class _File(_Section):
     feeds: list[Annotated[_Feed, BeforeValidator(_feed)]] | None = None
     """Each an address, or a mapping {url, language, source, interval_minutes}."""
     search: _Search = {}  # type: ignore[assignment]
+    follow: FollowSettings = {}  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +254,7 @@ class Config:
     search_backend: str = "embedded"
     """Where the index lives: "embedded" (in this process) or "milvus"."""
     milvus: MilvusSettings = field(default_factory=MilvusSettings)
+    follow: FollowSettings = field(default_factory=FollowSettings)
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -300,6 +312,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         milvus=MilvusSettings(
             parsed.search.milvus.uri.strip(), parsed.search.milvus.token, parsed.search.milvus.collection
         ),
+        follow=parsed.follow,
     )
 
 

@@ -41,7 +41,7 @@ from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplica
 from index.intake.fetch import FetchError
 from index.intake.link import fetch_upload
 
-from ._admin import problem_list, refuse_unless_admin, translation_lines
+from ._admin import alert_lines, problem_list, refuse_unless_admin, translation_lines
 from ._compose import escape, passage_preview, shorten
 from ._feeds import fetcher_of
 from ._i18n import Strings
@@ -123,7 +123,7 @@ def added_text(report: AddReport, s: Strings) -> str:
         names = s.raw("page_field_names")
         fields = ", ".join(str(names.get(name, name)) for name in report.prepared.from_page)
         remarks.insert(0, s("link_from_page", fields=escape(fields)))
-    tail = "\n".join([*remarks, *translation_lines(report.reload, s)])
+    tail = "\n".join([*remarks, *translation_lines(report.reload, s), *alert_lines(report.reload, s)])
 
     def text(passage_lines: list[str]) -> str:
         body = s(

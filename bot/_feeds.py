@@ -29,7 +29,7 @@ from index.intake.address import corpus_addresses, page_label
 from index.intake.feeds import FeedSpec, FeedStore, PollReport, due, poll_feeds
 from index.intake.fetch import FetchSettings, Resolver, make_client
 
-from ._admin import refuse_unless_admin
+from ._admin import alert_lines, refuse_unless_admin
 from ._compose import escape, shorten
 from ._config import Config
 from ._i18n import Strings, strings
@@ -190,7 +190,8 @@ def summary_text(report: PollReport, batch: BatchReport, s: Strings) -> str:
     if skipped:
         parts.append(s("feeds_summary_skipped", count=len(skipped), entries="\n".join(_cut(skipped, s, room))))
     if batch.reload is not None:
-        parts.append(s("feeds_summary_corpus", articles=batch.reload.articles, passages=batch.reload.passages))
+        corpus = s("feeds_summary_corpus", articles=batch.reload.articles, passages=batch.reload.passages)
+        parts.append("\n".join([corpus, *alert_lines(batch.reload, s)]))
     return "\n\n".join(parts)
 
 

@@ -18,7 +18,9 @@ from telegram import Update, User
 from telegram.ext import ContextTypes
 
 from index import normalize_hint
+from index.follow import Database, DatabaseError
 
+from ._alerts import Following
 from ._config import Config
 from ._i18n import Strings, strings
 from ._memory import AnswerMemory, PendingRemovals
@@ -32,6 +34,7 @@ STATS_SAVE_SECONDS = 1.0
 LOOP_LAG_WARNING_MS = 100
 STOP_GRACE_SECONDS = 5.0
 RUNTIME_KEY = "runtime"
+STATS_KEY = "stats"
 LANGUAGE_KEY = "lang"
 
 
@@ -52,6 +55,10 @@ class Runtime:
     stop_grace: float = STOP_GRACE_SECONDS
     left_unhandled: int = 0
     """Updates skipped because they came up after the stop's grace period."""
+    database: Database | None = None
+    """Follows, alerts, user choices and statistics (bot/_persistence.py); None: statistics in no file."""
+    following: Following | None = None
+    alert_task: asyncio.Task[None] | None = None
     _since_saved: int = 0
     _saved_at: float = field(default_factory=time.monotonic)
     _saving: asyncio.Future[None] | None = None
@@ -116,6 +123,12 @@ class Runtime:
     def save_stats(self) -> None:
         self._since_saved = 0
         self._saved_at = time.monotonic()
+        if self.database is not None:
+            try:
+                self.database.put(STATS_KEY, self.service.stats.to_dict())
+            except DatabaseError as exc:
+                log.warning("could not save statistics: %s", exc)
+            return
         path = self.stats_path
         if path is None:
             return
@@ -129,6 +142,14 @@ class Runtime:
                 log.warning("could not save statistics to %s: %s", path, exc)
 
     def load_stats(self) -> None:
+        if self.database is not None:
+            try:
+                saved = self.database.get(STATS_KEY)
+                if isinstance(saved, dict):
+                    self.service.stats.restore(saved)
+            except (DatabaseError, ValueError, TypeError) as exc:
+                log.warning("ignoring unreadable statistics: %s", exc)
+            return
         path = self.stats_path
         if path is None or not path.exists():
             return

@@ -9,6 +9,7 @@ problems never replaces a working one. It also keeps the statistics behind
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -72,6 +73,8 @@ class ReloadReport:
     """Passages still without a translation into at least one answer language."""
     stale: int = 0
     """Machine translations set aside because their article was edited."""
+    alerted: int | None = None
+    """Followers the new coverage alerted; None when nobody follows anything (bot/_alerts.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,8 @@ class AnswerService:
         self._reload_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._untranslated: tuple[Corpus, int] | None = None
+        self.on_indexed: Callable[[Engine, set[str]], int | None] | None = None
+        """Called with the new engine and the articles it added or changed: alerts for followed questions."""
 
     @classmethod
     def open(
@@ -292,7 +297,7 @@ class AnswerService:
         before, after = old.corpus.article_digests, corpus.article_digests
         self._engine = engine
         self.stats.last_reload = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return ReloadReport(
+        report = ReloadReport(
             seconds=time.perf_counter() - started,
             articles=len(corpus.articles),
             passages=len(corpus.passages),
@@ -303,6 +308,10 @@ class AnswerService:
             untranslated=self.untranslated(),
             stale=len(change.stale),
         )
+        fresh = {*report.added, *report.changed}
+        if self.on_indexed is not None and fresh:
+            report = dataclasses.replace(report, alerted=self.on_indexed(engine, fresh))
+        return report
 
 
 @contextmanager

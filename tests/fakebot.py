@@ -453,6 +453,8 @@ class FakeBotAPI:
         """Uploaded-by-users files: file_id -> (content, file_path)."""
         self.downloads: list[str] = []
         """The file_path of every file downloaded, in order."""
+        self.chat_admins: dict[int, set[int]] = {}
+        """Per group chat id, the user ids getChatMember reports as administrators (the rest are members)."""
 
     # -- test-facing API
 
@@ -649,6 +651,11 @@ class FakeBotAPI:
             return self.bot_user
         if method == "getFile":
             return self._file(params)
+        if method == "getChatMember":
+            member = {"id": params["user_id"], "is_bot": False, "first_name": "Member"}
+            if params["user_id"] in self.chat_admins.get(params["chat_id"], set()):
+                return {"status": "creator", "user": member, "is_anonymous": False}
+            return {"status": "member", "user": member}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         returns = self._spec.method(method)["returns"]  # type: ignore[index]

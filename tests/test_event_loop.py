@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import Application, PicklePersistence
+from telegram.ext import Application
 
 import bot._app as app_module
 from bot._app import Backlog, run_bot, runtime_of
+from bot._persistence import DatabasePersistence
 from bot._runtime import ThreadTimes, stall_detail, thread_times
 from bot._service import AnswerService
 from bot._threads import OPENMP_WHILE_SERVING, leave_the_event_loop_a_core
@@ -195,13 +196,13 @@ async def test_questions_leave_nothing_to_persist_and_a_language_choice_does(
     try:
         assert bot_app.persistence is not None
         written: list[int] = []
-        original = PicklePersistence.update_user_data
+        original = DatabasePersistence.update_user_data
 
-        async def update_user_data(self: PicklePersistence[Any, Any, Any], user_id: int, data: Any) -> None:
+        async def update_user_data(self: DatabasePersistence, user_id: int, data: Any) -> None:
             written.append(user_id)
             await original(self, user_id, data)
 
-        monkeypatch.setattr(PicklePersistence, "update_user_data", update_user_data)
+        monkeypatch.setattr(DatabasePersistence, "update_user_data", update_user_data)
         for user_id in (501, 502, 503):
             asked = message("Why was the Space delayed?", sender=user(user_id=user_id))
             await bot_app.process_update(update_for(bot_app, message=asked))
@@ -234,7 +235,7 @@ async def test_statistics_are_written_off_the_event_loop(app: App, monkeypatch: 
     assert rt._saving is not None
     await rt._saving
     assert writers and writers[0] is not threading.current_thread()
-    assert rt.stats_path is not None and '"questions": 7' in rt.stats_path.read_text()
+    assert rt.database is not None and rt.database.get("stats")["questions"] == 7
 
 
 # --- stall reports ---------------------------------------------------------------------------------

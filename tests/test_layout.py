@@ -12,7 +12,8 @@ INDEX = Path(__file__).resolve().parent.parent / "index"
 # wing -> wings it must not import
 FORBIDDEN: dict[str, set[str]] = {
     "corpus": {"intake", "translation", "search", "curation"},
-    "search": {"intake", "translation", "curation"},
+    "search": {"intake", "translation", "curation", "follow"},
+    "follow": {"intake", "translation", "curation"},
 }
 NEVER = ("telegram", "bot")
 
@@ -60,7 +61,7 @@ def test_index_keeps_its_layout() -> None:
 
 
 def test_every_wing_says_what_it_is_for() -> None:
-    for wing in ("corpus", "intake", "translation", "search"):
+    for wing in ("corpus", "intake", "translation", "search", "follow"):
         docstring = ast.get_docstring(ast.parse((INDEX / wing / "__init__.py").read_text(encoding="utf-8")))
         assert docstring and len(docstring.split()) >= 15, wing
 

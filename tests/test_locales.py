@@ -43,7 +43,7 @@ def test_every_locale_has_every_key_and_placeholder(language: str) -> None:
     assert set(other["language_names"]) == set(SUPPORTED)
 
 
-HANDLERS = ("_chat.py", "_inline.py", "_admin.py", "_errors.py", "_send.py", "_compose.py")
+HANDLERS = ("_chat.py", "_inline.py", "_admin.py", "_errors.py", "_send.py", "_compose.py", "_follow.py", "_alerts.py")
 PROSE = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z'’]{2,}){2,}")  # three or more words in a row
 
 

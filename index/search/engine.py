@@ -16,10 +16,11 @@ not about get here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -378,6 +379,38 @@ class Engine:
             translation_highlights=translation_highlights,
             also_reported_by=tuple(_corroboration(self.corpus.passages[p]) for p in folded),
         )
+
+    def answers_from(
+        self, question: str, passages: Collection[int], *, language: str | None = None, hint: str | None = None
+    ) -> Answer:
+        """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
+
+        The question is looked up as usual, so the gate weighs the best of ``passages`` against the
+        rest of the corpus as it would any leader; the results are the given passages alone, and an
+        older passage saying the same thing folds into them as corroboration. Following a question
+        asks this of the passages a change brought.
+        """
+        question = " ".join(question.split())
+        detection = self.detector.detect(question, hint)
+        answer_language = language if language in SUPPORTED else detection.language
+        refused = Answer(question, answer_language, False, (), detection.detected)
+        evidence = self._looked_up(question, detection)
+        wanted = np.isin(evidence.passages, np.fromiter(passages, np.int64)) if evidence is not None else None
+        if evidence is None or wanted is None or not wanted.any():
+            return refused
+        # Put the best of the given passages first (the ranking is otherwise untouched), so that the
+        # gate judges it, and restore its score afterwards.
+        lead = int(np.flatnonzero(wanted)[0])
+        lift = np.zeros_like(evidence.fused)
+        lift[lead] = float(evidence.fused[0]) - float(evidence.fused[lead]) + 1.0
+        led = evidence.ranked(evidence.fused + lift)
+        led = dataclasses.replace(led, fused=np.concatenate([led.fused[:1] - lift[lead], led.fused[1:]]))
+        if not self._answerable(question, led, detection.language):
+            return refused
+        given = {(self.corpus.passages[p].article.id, self.corpus.passages[p].position) for p in passages}
+        folded = self._fold(led, self.settings.candidates, answer_language)
+        results = [r for r in folded if (r.article_id, r.passage_index) in given]
+        return Answer(question, answer_language, True, tuple(results[:1]), detection.detected, tuple(results[1:]))
 
 
 def _batch(

@@ -137,6 +137,10 @@ def residual_cosines(
     sentence_centroid = np.einsum("ij,ij->i", sentences, centroids)
     centroid_norm = np.einsum("ij,ij->i", centroids, centroids)
     numerator = sentences @ query - query_centroid - sentence_centroid + centroid_norm
-    query_norm = np.maximum(1.0 - 2.0 * query_centroid + centroid_norm, 1e-9)
-    sentence_norm = np.maximum(1.0 - 2.0 * sentence_centroid + centroid_norm, 1e-9)
-    return (numerator / np.sqrt(query_norm * sentence_norm)).astype(np.float32)
+    query_norm = 1.0 - 2.0 * query_centroid + centroid_norm
+    sentence_norm = 1.0 - 2.0 * sentence_centroid + centroid_norm
+    # A sentence that is its whole article (or the question its centroid) has no residual to speak
+    # of: it keeps its plain cosine, so a one-sentence article is neither helped nor hurt.
+    degenerate = (query_norm < 1e-4) | (sentence_norm < 1e-4)
+    residual = numerator / np.sqrt(np.maximum(query_norm, 1e-4) * np.maximum(sentence_norm, 1e-4))
+    return np.where(degenerate, sentences @ query, residual).astype(np.float32)
