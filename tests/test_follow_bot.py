@@ -209,7 +209,6 @@ async def test_a_new_french_article_alerts_its_follower_once_and_nobody_else_and
     assert fake.rejected == []
 
 
-@pytest.mark.xfail(strict=True, reason="gate refuses cross-lingual fresh coverage: issue 18")
 async def test_an_english_question_is_alerted_by_an_untranslated_french_article(
     fresh_service: AnswerService, fake: FakeBotAPI, tmp_path: Path
 ) -> None:
