@@ -43,7 +43,7 @@ import quality  # noqa: E402
 from corpus import BUNDLED  # noqa: E402
 from index import Engine, LanguageDetector, load_corpus  # noqa: E402
 from index.search.evidence import Evidence, fused_scores  # noqa: E402
-from index.search.gate import FEATURES, GateModel  # noqa: E402
+from index.search.gate import FEATURES, GateModel, feature_values  # noqa: E402
 from index.search.semantic import shared_alignment_encoder, shared_retrieval_encoder  # noqa: E402
 from index.search.settings import FITTED, Settings  # noqa: E402
 
@@ -168,14 +168,13 @@ def fit_ranking(sets: list[FitSet], base: Settings) -> tuple[Settings, list[FitS
 
 
 def gate_rows(sets: list[FitSet], settings: Settings, features: tuple[str, ...]) -> list[tuple[str, Case, np.ndarray]]:
-    probe = GateModel(features, tuple(0.0 for _ in features), 0.0, 0.0, "", "", {})
     rows = []
     for fit_set in sets:
         for case in fit_set.cases:
             if case.evidence is None or case.null is None:
                 continue
             raw = fit_set.engine.raw_features(ranked(case, settings), case.echo)
-            rows.append((fit_set.name, case, probe.values(raw, case.null)))
+            rows.append((fit_set.name, case, feature_values(features, raw, case.null)))
     return rows
 
 

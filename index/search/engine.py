@@ -80,7 +80,7 @@ class Engine:
     """Per article (numbered as in ``passage_article``), the mean of its original sentences' vectors."""
     passage_article: np.ndarray
     """Per passage, its article's row in ``centroids``."""
-    gate: GateModel = field(default_factory=GateModel.fitted)
+    gate: GateModel
     null: Null | None = None
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)

@@ -136,11 +136,12 @@ def residual_cosines(
         return np.zeros(0, dtype=np.float32)
     sentence_centroid = np.einsum("ij,ij->i", sentences, centroids)
     centroid_norm = np.einsum("ij,ij->i", centroids, centroids)
-    numerator = sentences @ query - query_centroid - sentence_centroid + centroid_norm
+    cosines = sentences @ query
+    numerator = cosines - query_centroid - sentence_centroid + centroid_norm
     query_norm = 1.0 - 2.0 * query_centroid + centroid_norm
     sentence_norm = 1.0 - 2.0 * sentence_centroid + centroid_norm
     # A sentence that is its whole article (or the question its centroid) has no residual to speak
     # of: it keeps its plain cosine, so a one-sentence article is neither helped nor hurt.
     degenerate = (query_norm < 1e-4) | (sentence_norm < 1e-4)
     residual = numerator / np.sqrt(np.maximum(query_norm, 1e-4) * np.maximum(sentence_norm, 1e-4))
-    return np.where(degenerate, sentences @ query, residual).astype(np.float32)
+    return np.where(degenerate, cosines, residual).astype(np.float32)

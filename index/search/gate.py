@@ -63,6 +63,11 @@ FEATURES: dict[str, Callable[[Raw, Raw], float]] = {
 """The gate's vocabulary: each feature from the raw evidence and the probes' mean raw evidence."""
 
 
+def feature_values(names: tuple[str, ...], raw: Raw, null: Raw) -> np.ndarray:
+    """The named :data:`FEATURES` of raw evidence against the probes' null, in order."""
+    return np.array([FEATURES[name](raw, null) for name in names], dtype=np.float64)
+
+
 def probe_questions() -> dict[str, list[str]]:
     """The probe questions, by language."""
     loaded: dict[str, list[str]] = yaml.safe_load(PROBES.read_text(encoding="utf-8"))
@@ -179,11 +184,8 @@ class GateModel:
             bool(self.features) and embedder.startswith(self.calibrated_for) and aligner.startswith(self.aligned_with)
         )
 
-    def values(self, raw: Raw, null: Raw) -> np.ndarray:
-        return np.array([FEATURES[name](raw, null) for name in self.features], dtype=np.float64)
-
     def logit(self, raw: Raw, null: Raw) -> float:
-        return self.bias + float(np.dot(self.weights, self.values(raw, null)))
+        return self.bias + float(np.dot(self.weights, feature_values(self.features, raw, null)))
 
     def answers(self, raw: Raw, null: Raw) -> bool:
         return self.logit(raw, null) >= self.threshold

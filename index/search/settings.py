@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,14 @@ FITTED = Path(__file__).with_name("fitted.json")
 
 def fitted(section: str) -> dict[str, Any]:
     """One section of the fitted data file (``ranking`` or ``gate``)."""
+    return dict(_fitted_document()[section])
+
+
+@cache
+def _fitted_document() -> dict[str, Any]:
+    """The fitted data file, read once per process (every engine build asks for the gate)."""
     data: dict[str, Any] = json.loads(FITTED.read_text(encoding="utf-8"))
-    return dict(data[section])
+    return data
 
 
 _RANKING = fitted("ranking")
