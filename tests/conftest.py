@@ -60,6 +60,12 @@ def bundled() -> Corpus:
     return load_corpus(BUNDLED)
 
 
+def copy_bundled(target: Path) -> Path:
+    """A writable copy of the bundled corpus at ``target`` (its package files left out)."""
+    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    return target
+
+
 @pytest.fixture(scope="session")
 def detector() -> LanguageDetector:
     return LanguageDetector()
@@ -81,7 +87,7 @@ def engine(bundled: Corpus, detector: LanguageDetector, embedding_cache: Path) -
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the bundled corpus."""
     target = tmp_path / "corpus"
-    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    copy_bundled(target)
     return target
 
 

@@ -170,13 +170,18 @@ async def test_an_article_added_by_feed_answers_readers_in_five_other_languages(
     await assert_answered_from(bot_app, fake, VINEYARD, VINEYARD_QUESTIONS, "3 200 bouteilles")
 
 
+async def upload(bot_app: App, fake: FakeBotAPI, fresh: Fresh) -> str:
+    """An admin sends the article's Markdown file; the bot's reply, unescaped."""
+    document = fake.add_file(fresh.markdown, f"{fresh.name}.md", "text/markdown")
+    await send(bot_app, document_message(document, sender=ADMIN))
+    return html.unescape(fake.sent("sendMessage")[-1]["text"])
+
+
 async def test_an_uploaded_article_answers_readers_in_five_other_languages(
     bot: tuple[App, AnswerService], fake: FakeBotAPI
 ) -> None:
     bot_app, _ = bot
-    document = fake.add_file(VINEYARD.markdown, f"{VINEYARD.name}.md", "text/markdown")
-    await send(bot_app, document_message(document, sender=ADMIN))
-    assert VINEYARD.meta["title"] in html.unescape(fake.sent("sendMessage")[-1]["text"])
+    assert VINEYARD.meta["title"] in await upload(bot_app, fake, VINEYARD)
     await assert_answered_from(bot_app, fake, VINEYARD, VINEYARD_QUESTIONS, "3 200 bouteilles")
 
 
@@ -184,6 +189,5 @@ async def test_an_english_article_answers_french_and_spanish_readers(
     bot: tuple[App, AnswerService], fake: FakeBotAPI
 ) -> None:
     bot_app, _ = bot
-    document = fake.add_file(LIGHTHOUSE.markdown, f"{LIGHTHOUSE.name}.md", "text/markdown")
-    await send(bot_app, document_message(document, sender=ADMIN))
+    assert LIGHTHOUSE.meta["title"] in await upload(bot_app, fake, LIGHTHOUSE)
     await assert_answered_from(bot_app, fake, LIGHTHOUSE, LIGHTHOUSE_QUESTIONS, "£2.4 million")

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus import BUNDLED
 from index import Engine, LanguageDetector, load_corpus
 from index.search.evidence import residual_cosines
 from index.search.gate import FEATURES, POOLED, RAW_FEATURES, Background, GateModel, Null, probe_questions
 from index.search.settings import FITTED
 
-from ..conftest import HashingEmbedder
+from ..conftest import HashingEmbedder, copy_bundled
 
 FRESH = Path(__file__).resolve().parents[1] / "data" / "fresh"
 VINEYARD = "courrier-armor-vignoble-plouzevan"
@@ -45,7 +44,7 @@ OFF_TOPIC = [
 def corpus_with(tmp: Path, *, bundled: bool, fresh: tuple[str, ...]) -> Path:
     target = tmp / "corpus"
     if bundled:
-        shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        copy_bundled(target)
     (target / "articles").mkdir(parents=True, exist_ok=True)
     for article in fresh:
         shutil.copy(FRESH / f"{article}.md", target / "articles" / f"{article}.md")
