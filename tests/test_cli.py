@@ -51,7 +51,7 @@ def test_ask_json_prints_one_object_per_input_line(json_lines: list[dict[str, ob
 
 def test_ask_json_schema(json_lines: list[dict[str, object]]) -> None:
     for line in json_lines:
-        assert set(line) == {"question", "language", "answered", "results"}
+        assert set(line) == {"question", "language", "answered", "confidence", "results"}
         assert isinstance(line["results"], list)
         for result in line["results"]:
             assert set(result) == RESULT_FIELDS
@@ -59,6 +59,7 @@ def test_ask_json_schema(json_lines: list[dict[str, object]]) -> None:
     assert english["answered"] is True and english["language"] == "en" and len(english["results"]) == 2
     assert tatin["answered"] is False and tatin["results"] == [] and tatin["language"] == "fr"
     assert empty["answered"] is False
+    assert english["confidence"] in {"answer", "closest"} and tatin["confidence"] == empty["confidence"] == "none"
     assert dutch["language"] == "nl"
 
 

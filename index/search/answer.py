@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..languages import SUPPORTED
 
 Span = tuple[int, int]
 """``[start, end)`` character offsets into a text (Python indices, end exclusive)."""
+
+Confidence = Literal["answer", "closest", "none"]
+"""How sure an answer is: the coverage answers; it is about this but may not answer; nothing is about it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,15 @@ class Answer:
     """Further results beyond the first ``k``, for a "More" button."""
     unavailable: bool = False
     """The search backend could not be reached: not answered, but not a refusal either."""
+    hedged: bool = False
+    """Answered with the closest passages, which the engine is not sure answer the question."""
+
+    @property
+    def confidence(self) -> Confidence:
+        """``none`` when refused, ``closest`` when hedged, else ``answer``."""
+        if not self.answered:
+            return "none"
+        return "closest" if self.hedged else "answer"
 
     @property
     def unsupported_language(self) -> str | None:
@@ -120,5 +132,6 @@ class Answer:
             "question": self.question,
             "language": self.language,
             "answered": self.answered,
+            "confidence": self.confidence,
             "results": [r.to_json() for r in self.results],
         } | ({"unavailable": True} if self.unavailable else {})

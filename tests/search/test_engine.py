@@ -115,7 +115,7 @@ def test_empty_questions_are_not_answered(engine: Engine, question: str) -> None
 
 def test_json_has_exactly_the_documented_fields(engine: Engine) -> None:
     data = engine.ask("How late did the conversation start?", k=2).to_json()
-    assert set(data) == {"question", "language", "answered", "results"}
+    assert set(data) == {"question", "language", "answered", "confidence", "results"}
     assert len(data["results"]) == 2
     for result in data["results"]:
         assert set(result) == RESULT_FIELDS
@@ -321,3 +321,12 @@ def test_the_missions_example_is_answered_first_by_the_passage_that_answers_it(e
         first = engine.ask(question).results[0]
         marked = " ".join(first.text[a:b] for a, b in first.highlights)
         assert "ddos" in normalized(marked) or "cyberattaque" in normalized(marked), (question, marked)
+
+
+def test_confidence_follows_answered_and_hedged() -> None:
+    from index.search.answer import Answer
+
+    assert Answer("q", "en", False, ()).confidence == "none"
+    assert Answer("q", "en", True, ()).confidence == "answer"
+    assert Answer("q", "en", True, (), hedged=True).confidence == "closest"
+    assert Answer("q", "en", True, (), hedged=True).to_json()["confidence"] == "closest"
