@@ -114,6 +114,8 @@ class Answer:
     """The search backend could not be reached: not answered, but not a refusal either."""
     hedged: bool = False
     """Answered with the closest passages, which the engine is not sure answer the question."""
+    read_as: str | None = None
+    """The question as the engine read it, when correcting typing mistakes changed it; else None."""
 
     @property
     def confidence(self) -> Confidence:
@@ -134,4 +136,4 @@ class Answer:
             "answered": self.answered,
             "confidence": self.confidence,
             "results": [r.to_json() for r in self.results],
-        } | ({"unavailable": True} if self.unavailable else {})
+        } | ({"unavailable": True} if self.unavailable else {}) | ({"read_as": self.read_as} if self.read_as else {})
