@@ -19,7 +19,7 @@ from telegram.constants import ChatAction, ChatType, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from index import Answer, Corpus
+from index import Answer, Corpus, Result
 
 from ._alerts import follow_row
 from ._compose import answer_html, escape, shorten
@@ -28,6 +28,7 @@ from ._memory import lang_data, more_data, parse_lang, parse_more
 from ._ratelimit import Verdict
 from ._runtime import LANGUAGE_KEY, chosen_language, interface_strings, runtime
 from ._send import reply_html
+from ._translate import edit_when_ready, translate_page
 
 log = logging.getLogger(__name__)
 EXAMPLE_PREFIX = "ex:"
@@ -252,13 +253,20 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
     everything = answer.results + answer.more
     page = everything[offset : offset + rt.config.max_results]
     header = s("more_header", question=escape(answer.question)) if offset else None
+    page, later = await translate_page(rt, context.application, answer, page)  # quoted passages, translated
     text, shown = answer_html(answer, s, page, header=header)
     keyboard = answer_keyboard(context, answer, s, offset, shown)
     if not offset and message.chat.type == ChatType.PRIVATE and not answer.unavailable and rt.following:
         # Every answer and refusal in a private chat offers to follow its question.
         rows = [*(keyboard.inline_keyboard if keyboard else ()), follow_row(rt.memory.remember(answer), s)]
         keyboard = InlineKeyboardMarkup(rows)
-    await reply_html(message, text, keyboard)
+    sent = await reply_html(message, text, keyboard)
+    if later is not None:  # translations still coming: the reply shows the originals until they arrive
+
+        def render(results: list[Result]) -> str:
+            return answer_html(answer, s, results[:shown], header=header)[0]
+
+        edit_when_ready(sent, later, render, keyboard, page)
 
 
 def answer_keyboard(

@@ -320,7 +320,7 @@ def poll_feeds_once(args: argparse.Namespace, config: Config) -> int:
 def translate_corpus(args: argparse.Namespace, config: Config) -> int:
     """Machine-translate every passage of the corpus that has no translation, with a progress bar."""
     root = args.corpus or config.corpus
-    plan = translation_plan(config)
+    plan = translation_plan(config, intake=False)  # fills everything on demand, whatever the mode
     if plan is None:
         print(
             "Machine translation is off: set translation.url in the configuration (see config.example.yaml).",

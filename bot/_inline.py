@@ -20,6 +20,7 @@ from ._i18n import Strings, strings
 from ._ratelimit import Verdict
 from ._runtime import interface_strings, runtime
 from ._send import NO_PREVIEW, with_retries
+from ._translate import cached_page
 
 INLINE_RESULTS = 10
 MIN_QUERY = 3
@@ -86,7 +87,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         nothing = _notice("nothing", s("inline_nothing_title"), s("inline_nothing_text", question=text))
         await query.answer([nothing], cache_time=CACHE_SECONDS, is_personal=False)
         return
-    results = [result_article(r, answer.language, s) for r in (answer.results + answer.more)[:INLINE_RESULTS]]
+    quoted = cached_page(rt, answer, (answer.results + answer.more)[:INLINE_RESULTS])  # cached translations only
+    results = [result_article(r, answer.language, s) for r in quoted]
     assert len(results) <= InlineQueryLimit.RESULTS
     await with_retries(
         lambda: query.answer(results, cache_time=CACHE_SECONDS, is_personal=False), "answering an inline query"
