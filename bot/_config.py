@@ -105,19 +105,19 @@ class Translation(_Section):
     secrets: ClassVar = {"api_key": "TRANSLATION_API_KEY"}
     service_keys: ClassVar = {"deepl": "DEEPL_AUTH_KEY", "openai": "OPENAI_API_KEY"}
     """The service's own environment variable, read when TRANSLATION_API_KEY is not set."""
-    service: Literal["libretranslate", "deepl", "openai"] | None = None
     url: str = ""
-    model: str = ""
     api_key: str = Field("", repr=False)
-    mode: Literal["quoted", "ahead"] = "quoted"
-    wait_ms: Annotated[int, Field(ge=0, le=60_000)] = 1500
-    monthly_characters: Annotated[int, Field(ge=0)] = 0
-    """0: no budget."""
     requests_per_second: Positive = 2.0
     concurrency: Count = 4
     batch_size: Count = 16
     max_chars: Count = 5000
     timeout_seconds: Positive = 30.0
+    service: Literal["libretranslate", "deepl", "openai"] | None = None
+    model: str = ""
+    mode: Literal["quoted", "ahead"] = "quoted"
+    wait_ms: Annotated[int, Field(ge=0, le=60_000)] = 1500
+    monthly_characters: Annotated[int, Field(ge=0)] = 0
+    """0: no budget."""
 
     @model_validator(mode="before")
     @classmethod
