@@ -22,7 +22,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from index import Answer, Result
+from index import Answer, Passage, Result
 from index.follow import DatabaseError
 from index.translation.quoted import PassageFinder, QuotedTranslations, Unavailable, translated_result
 
@@ -83,17 +83,7 @@ async def translate_page(
         if found is not None:
             out[i] = translated_result(result, passage, found)
             continue
-
-        async def obtain(result: Result = result, passage: object = passage) -> Result:
-            try:
-                translation = await quoted.translate(passage, language)  # type: ignore[arg-type]
-            except Unavailable as exc:
-                if exc.first:
-                    await tell_admins(app, rt, quoted, str(exc))
-                return result
-            return translated_result(result, passage, translation)  # type: ignore[arg-type]
-
-        jobs[i] = asyncio.ensure_future(obtain())
+        jobs[i] = asyncio.ensure_future(_obtain(app, rt, quoted, result, passage, language))
     if not jobs:
         return out, None
     wait = rt.config.translation.wait_ms / 1000 if rt.config.translation else 0.0
@@ -112,6 +102,22 @@ async def translate_page(
         return final
 
     return out, asyncio.ensure_future(rest())
+
+
+async def _obtain(
+    app: Application, rt: Runtime, quoted: QuotedTranslations, result: Result, passage: Passage, language: str
+) -> Result:
+    """``result`` translated, or as it was when no translation can be had (the admins told, once)."""
+    try:
+        translation = await quoted.translate(passage, language)
+    except Unavailable as exc:
+        if exc.first:
+            await tell_admins(app, rt, quoted, str(exc))
+        return result
+    except Exception as exc:  # a database fault, a bug: the answer still goes out, in the original
+        log.error("machine translation of %s failed: %s: %s", passage.key, type(exc).__name__, exc)
+        return result
+    return translated_result(result, passage, translation)
 
 
 def edit_when_ready(

@@ -166,9 +166,11 @@ async def test_an_openai_compatible_model_translates_with_its_name_as_the_label(
     embedding_cache: Path,
     tmp_path: Path,
     model_server: tuple[FakeOpenAI, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server, url = model_server
     settings = translation(service="openai", url=url, model=MODEL)
+    caplog.set_level(logging.DEBUG)
     app = await start(fake, with_vineyard, engine, embedding_cache, tmp_path, settings)
     try:
         reply = await ask(app, fake, VINEYARD_QUESTIONS["nl"], DUTCH)
@@ -181,6 +183,8 @@ async def test_an_openai_compatible_model_translates_with_its_name_as_the_label(
         german = await ask(app, fake, VINEYARD_QUESTIONS["de"], GERMAN)
         assert_translated(german, "de", MODEL)
         assert len(server.completions) == asked + translated_quotes(german, "de")
+        assert all(r.authorization == f"Bearer {OPENAI_KEY}" for r in server.completions)
+        assert OPENAI_KEY not in caplog.text + "".join(str(call.params) for call in fake.calls)
     finally:
         await app.shutdown()
 

@@ -233,21 +233,37 @@ def translated_result(result: Result, passage: Passage, translation: MachineTran
 
 
 class PassageFinder:
-    """A result's passage in the engine's corpus, by article id and position (an index built once per corpus)."""
+    """A result's passage in the engine's corpus, by article id and position.
+
+    An article's passages are contiguous, in order: the index holds each article's first
+    passage number only, built once per corpus without making a single passage object.
+    """
 
     def __init__(self) -> None:
         self._corpus: Corpus | None = None
-        self._index: dict[tuple[str, int], int] = {}
+        self._first: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def find(self, corpus: Corpus, article_id: str, position: int) -> Passage | None:
+        passages = corpus.passages
         with self._lock:
             if self._corpus is not corpus:
-                passages = corpus.passages
-                self._index = {(passages.article_of(i).id, p.position): i for i, p in enumerate(passages)}
-                self._corpus = corpus
-            number = self._index.get((article_id, position))
-        return None if number is None else corpus.passages[number]
+                article_of = getattr(passages, "article_of", None)
+                first: dict[str, int] = {}
+                for i in range(len(passages)):
+                    first.setdefault(article_of(i).id if article_of else passages[i].article.id, i)
+                self._first, self._corpus = first, corpus
+            start = self._first.get(article_id)
+        if start is None:
+            return None
+        for number in (start + position, *range(start, len(passages))):  # the guess, then a scan of the article
+            if 0 <= number < len(passages):
+                passage = passages[number]
+                if passage.article.id == article_id and passage.position == position:
+                    return passage
+                if number != start + position and passage.article.id != article_id:
+                    break
+        return None
 
 
 def _copy(error: Unavailable, *, first: bool = False) -> Unavailable:

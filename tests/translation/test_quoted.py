@@ -14,7 +14,14 @@ from index.corpus.model import Passage
 from index.follow import Database
 from index.translation import TranslationError
 from index.translation.openai_chat import Marked
-from index.translation.quoted import PAUSE_DOWN, QuotedTranslations, Unavailable, body_sentences, translated_result
+from index.translation.quoted import (
+    PAUSE_DOWN,
+    PassageFinder,
+    QuotedTranslations,
+    Unavailable,
+    body_sentences,
+    translated_result,
+)
 from index.translation.store import TranslationStore
 
 
@@ -208,4 +215,33 @@ async def test_a_marked_translation_costs_the_same_characters_as_the_passage(bun
     assert translations.usage().characters == len(original.body) + len(original.heading or "")
     (sentences, _, _), = model.requests
     assert sentences[0] == original.heading and len(sentences) == 1 + len(body_sentences(original))
+    translations.close()
+
+
+def test_every_result_finds_its_passage_and_nothing_else(bundled: Corpus) -> None:
+    finder = PassageFinder()
+    for passage in bundled.passages:
+        found = finder.find(bundled, passage.article.id, passage.position)
+        assert found is not None and found.key == passage.key
+    assert finder.find(bundled, "no-such-article", 0) is None
+    last = bundled.passages[len(bundled.passages) - 1]
+    assert finder.find(bundled, last.article.id, last.position + 1) is None
+
+
+async def test_a_slow_down_is_honoured_for_as_long_as_retry_after_says(bundled: Corpus) -> None:
+    service, clock = Service(), Clock()
+    service.error = TranslationError("Fake answered 429: Too many requests", retryable=True, retry_after=90)
+    translations = quoted(service, clock=clock)
+    one, two = passages(bundled, heading=False)[:2]
+    with pytest.raises(Unavailable) as caught:
+        await translations.translate(one, "fr")
+    assert caught.value.reason == "down"
+    clock.now += PAUSE_DOWN + 1  # past the usual pause, not past Retry-After
+    with pytest.raises(Unavailable):
+        await translations.translate(two, "fr")
+    assert len(service.requests) == 1
+    clock.now += 90
+    service.error = None
+    await translations.translate(two, "fr")
+    assert len(service.requests) == 2
     translations.close()
