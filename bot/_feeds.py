@@ -36,6 +36,7 @@ from ._i18n import Strings, strings
 from ._runtime import LANGUAGE_KEY, RUNTIME_KEY, Runtime, interface_strings, runtime
 from ._send import NO_PREVIEW, reply_html
 from ._service import BatchReport
+from ._translate import usage_line
 
 log = logging.getLogger(__name__)
 FETCHER_KEY: Final = "fetcher"
@@ -166,6 +167,8 @@ async def _tell_admins(
     for admin in sorted(rt.config.admins):
         language = (app.user_data.get(admin) or {}).get(LANGUAGE_KEY)
         text = summary_text(report, batch, strings(language))
+        usage = usage_line(rt, language)  # this month's machine translation (the summary leaves 600 spare)
+        text = f"{text}\n{usage}" if usage else text
         try:
             await app.bot.send_message(admin, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except TelegramError as exc:  # an admin who never started a chat with the bot, say

@@ -302,7 +302,7 @@ async def test_a_spent_budget_leaves_the_original_with_a_note_and_tells_admins_o
         await app.shutdown()
 
 
-async def test_stats_show_the_characters_sent_this_month(
+async def test_stats_and_the_reload_summary_show_the_characters_sent_this_month(
     fake: Any, with_vineyard: Path, engine: Engine, embedding_cache: Path, tmp_path: Path, deepl: tuple[FakeDeepL, str]
 ) -> None:
     service_fake, url = deepl
@@ -317,6 +317,8 @@ async def test_stats_show_the_characters_sent_this_month(
         cached = len(service_fake.translate_requests)
         line = strings("en")("stats_translation", service="DeepL", used=f"{sent:,}", budget="500,000", cached=cached)
         assert line in stats
+        await send(app, message("/reload", sender=user(user_id=ADMIN_ID)))  # the admin summaries show it too
+        assert line in html.unescape(fake.sent("sendMessage")[-1]["text"])
     finally:
         await app.shutdown()
 
