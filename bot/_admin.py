@@ -24,7 +24,7 @@ from ._i18n import Strings
 from ._runtime import Runtime, interface_strings, runtime
 from ._send import reply_html
 from ._service import ReloadReport
-from ._translate import usage_line
+from ._translate import account_line, usage_line
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             follows = "\n" + s("stats_follows", follows=counts.follows, followers=counts.followers, alerts=counts.sent)
         except DatabaseError as exc:
             log.error("could not count follows: %s", exc)
+    account = await rt.off_loop(account_line, rt, s.language)  # the translation service's own count, if it has one
     await reply_html(
         update.effective_message,
         s(
@@ -150,7 +151,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             last_reload=escape(stats.last_reload or s("never")),
         )
         + follows
-        + _usage(rt, s),
+        + _usage(rt, s)
+        + (f"\n{account}" if account else ""),
     )
 
 

@@ -24,6 +24,7 @@ from telegram.ext import Application
 
 from index import Answer, Passage, Result
 from index.follow import DatabaseError
+from index.translation import TranslationError
 from index.translation.quoted import PassageFinder, QuotedTranslations, Unavailable, translated_result
 
 from ._compose import escape, shorten
@@ -175,3 +176,25 @@ def usage_line(rt: Runtime, language: str | None) -> str | None:
     return escape(
         s("stats_translation", service=quoted.label, used=f"{usage.characters:,}", budget=budget, cached=cached)
     )
+
+
+def account_line(rt: Runtime, language: str | None) -> str | None:
+    """The service's own count of this period's characters (DeepL's ``/v2/usage``), or None.
+
+    Blocking (one request): call it off the event loop. None when the service does not say,
+    or cannot be asked right now.
+    """
+    quoted = rt.service.quoted
+    ask = getattr(quoted.translator, "usage", None) if quoted is not None else None
+    if quoted is None or ask is None:
+        return None
+    try:
+        usage = ask()
+    except TranslationError as exc:
+        log.warning("could not ask %s for its usage: %s", quoted.label, exc)
+        return None
+    limit = f"{usage.limit:,}" if usage.limit else strings(language)("translation_no_limit")
+    text = strings(language)(
+        "stats_translation_account", service=quoted.label, used=f"{usage.characters:,}", limit=limit
+    )
+    return escape(text)

@@ -317,6 +317,8 @@ async def test_stats_and_the_reload_summary_show_the_characters_sent_this_month(
         cached = len(service_fake.translate_requests)
         line = strings("en")("stats_translation", service="DeepL", used=f"{sent:,}", budget="500,000", cached=cached)
         assert line in stats
+        account = strings("en")("stats_translation_account", service="DeepL", used=f"{sent:,}", limit="500,000")
+        assert account in stats  # DeepL's own count, from GET /v2/usage
         await send(app, message("/reload", sender=user(user_id=ADMIN_ID)))  # the admin summaries show it too
         assert line in html.unescape(fake.sent("sendMessage")[-1]["text"])
     finally:
