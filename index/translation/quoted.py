@@ -82,7 +82,7 @@ class QuotedTranslations:
         """0: no budget."""
         self._clock = clock
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="quoted-translation")
-        self._inflight: dict[tuple[str, str], asyncio.Future[MachineTranslation]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[tuple[MachineTranslation, bool]]] = {}
         self._lock = threading.Lock()
         self._reserved = 0
         self._paused_until = 0.0
@@ -116,27 +116,29 @@ class QuotedTranslations:
             self._inflight[key] = future
             future.add_done_callback(lambda done: self._settled(key, done))
         try:
-            return await asyncio.shield(future)
+            translation, _ = await asyncio.shield(future)
+            return translation
         except Unavailable as exc:
             first, self._told = not self._told, True  # on the event loop: one caller claims it
             raise _copy(exc, first=first) from None
 
-    def _settled(self, key: tuple[str, str], future: asyncio.Future[MachineTranslation]) -> None:
+    def _settled(self, key: tuple[str, str], future: asyncio.Future[tuple[MachineTranslation, bool]]) -> None:
         """Runs once per request, on the event loop: the request is no longer in flight; note how it went."""
         self._inflight.pop(key, None)
         if future.cancelled():
             return
         error = future.exception()
         if error is None:
-            self.trouble, self._told = None, False
+            if future.result()[1]:  # the service answered (not the cache): failures are over
+                self.trouble, self._told = None, False
         elif isinstance(error, Unavailable):
             self.trouble = error.reason
 
-    def _obtain(self, passage: Passage, language: str) -> MachineTranslation:
-        """Cache, else budget check and one request (on a worker thread)."""
+    def _obtain(self, passage: Passage, language: str) -> tuple[MachineTranslation, bool]:
+        """Cache, else budget check and one request (on a worker thread); True when the service was asked."""
         found = self.cached(passage, language)
         if found is not None:
-            return found
+            return found, False
         original = passage.original
         cost = len(original.body) + len(original.heading or "")
         with self._lock:
@@ -160,7 +162,7 @@ class QuotedTranslations:
                 self._reserved -= cost
         self.store.count(self.service, cost)
         self.store.put(passage.text, language, self.service, translation)
-        return translation
+        return translation, True
 
     def _request(self, original: Rendition, language: str) -> MachineTranslation:
         source = original.language

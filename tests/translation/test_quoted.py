@@ -245,3 +245,18 @@ async def test_a_slow_down_is_honoured_for_as_long_as_retry_after_says(bundled: 
     await translations.translate(two, "fr")
     assert len(service.requests) == 2
     translations.close()
+
+
+async def test_a_cached_answer_during_a_spell_of_failures_does_not_end_it(bundled: Corpus) -> None:
+    service = Service()
+    one, two, three = passages(bundled, heading=False)[:3]
+    translations = quoted(service, monthly_characters=len(one.original.body))
+    await translations.translate(one, "de")
+    with pytest.raises(Unavailable) as first:
+        await translations.translate(two, "de")
+    await translations.translate(one, "de")  # from the cache: the budget is still spent
+    with pytest.raises(Unavailable) as again:
+        await translations.translate(three, "de")
+    assert first.value.first and not again.value.first  # the admins are not told twice
+    assert translations.trouble == "budget"
+    translations.close()
