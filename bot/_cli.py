@@ -396,15 +396,19 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
         print("Every passage has a translation into every answer language.")
     elif report is None:  # waiting changes nothing: say what readers get, and how to turn translation on
         print(
-            f"New articles are answered in their own language ({missing} passages have no translation into "
+            f"New articles are answered in their own language ({_passages(missing)} no translation into "
             "some answer language). To translate them, set translation.url in the configuration "
             "(see config.example.yaml), then run python bot.py corpus translate."
         )
     else:
         print(
-            f"{missing} passages still lack a translation into some answer language; "
+            f"{_passages(missing)} no translation into some answer language yet; "
             "run python bot.py corpus translate again later."
         )
+
+
+def _passages(count: int) -> str:
+    return f"{count} passage has" if count == 1 else f"{count} passages have"
 
 
 def embed_corpus(args: argparse.Namespace, config: Config) -> int:
