@@ -17,7 +17,7 @@ from .conftest import HashingEmbedder
 from .fakebot import FakeBotAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import load  # noqa: E402
+import load
 
 
 async def reload_replies(fake: FakeBotAPI, corpus: Path, tmp_path: Path, *, broken: bool = False) -> list[str]:
