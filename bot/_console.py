@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from index import CAPTION_FIELDS, SUPPORTED, CorpusError, Upload, normalize_hint
-from index.follow import CONSOLE_CHAT, Database, FollowOutcome, FollowStore, QuestionVectors
+from index.follow import CONSOLE_CHAT, Database, DatabaseError, FollowOutcome, FollowStore, QuestionVectors
 from index.intake.upload import CAPTION_ALIASES, OPTIONS
 
 from ._alerts import Following
@@ -32,6 +32,8 @@ from ._terminal import emphasis_for, html_for_terminal
 
 log = logging.getLogger(__name__)
 QUIT = ("/quit", "/exit")
+STATE_KEY = "console"
+"""The console's choices in the database's key-value state (its /lang), as Telegram users' are kept."""
 
 
 def environment_language(environ: Mapping[str, str] | None = None) -> str | None:
@@ -73,6 +75,17 @@ class Console:
         self._out = out or sys.stdout
         self.following = following or Following(FollowStore(Database(None)), QuestionVectors())
         service.on_indexed = self.following.on_indexed
+        try:
+            saved = self._database.get(STATE_KEY)
+        except (DatabaseError, ValueError) as exc:
+            log.warning("ignoring the console's saved choices: %s", exc)
+            saved = None
+        if isinstance(saved, dict) and saved.get("lang") in SUPPORTED:
+            self.language = saved["lang"]
+
+    @property
+    def _database(self) -> Database:
+        return self.following.store.db
 
     def say(self, text: str) -> None:
         print(text, file=self._out, flush=True)
@@ -141,13 +154,21 @@ class Console:
         s = self.strings()
         if code == "auto":
             self.language = None
+            self._remember(None)
             return s("lang_set_auto")
         if code in SUPPORTED:
             self.language = code
+            self._remember({"lang": code})
             t = strings(code)
             return t("lang_set", language=t.raw("language_name"))
         current = strings(self.language).raw("language_name") if self.language else s("lang_auto")
         return s("lang_prompt", current=current) + " (" + ", ".join((*SUPPORTED, "auto")) + ")"
+
+    def _remember(self, choices: dict[str, str] | None) -> None:
+        try:
+            self._database.put(STATE_KEY, choices)
+        except DatabaseError as exc:  # the choice holds for this session all the same
+            log.warning("could not save the console's language choice: %s", exc)
 
     def _follow(self, question: str) -> str:
         if not any(ch.isalnum() for ch in question):

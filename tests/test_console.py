@@ -121,19 +121,22 @@ def console_config(tmp_path: Path, corpus: Path) -> Config:
     return Config(corpus=corpus, cache_dir=tmp_path / "cache", persistence=tmp_path / "state" / "bot.pickle")
 
 
-def test_console_follows_survive_a_restart_and_alerts_carry_bold_and_the_link(
+def test_console_follows_and_language_survive_a_restart_and_alerts_carry_bold_and_the_link(
     corpus_copy: Path, engine: Engine, embedding_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
     config = console_config(tmp_path, corpus_copy)
     database = open_state(config.persistence)
     first = open_console(config, make_service(corpus_copy, engine, embedding_cache), database)
+    assert first.respond("/help").startswith("How to use the console")  # the terminal's locale
+    first.respond("/lang fr")
     assert first.respond(f"/follow {QUESTION}").startswith("Question suivie")
     database.close()
 
     database = open_state(config.persistence)  # the same file the Telegram bot uses
     assert database.path == tmp_path / "state" / "bot.sqlite3"
     console = open_console(config, make_service(corpus_copy, engine, embedding_cache), database)
+    assert console.language == "fr"  # the /lang choice is kept too
     assert console.respond("/following").splitlines()[1] == f"1. {QUESTION}"
     assert console.respond(f"/follow {QUESTION}").startswith("Vous suivez déjà")
     article = tmp_path / "ouest-vignoble-breton.md"
