@@ -26,7 +26,8 @@ def emphasis_for(stream: TextIO) -> Emphasis:
     return ANSI_BOLD
 
 
-_TAG = re.compile(r'<a href="([^"]*)">(.*?)</a>|<(/?)(b|i|code|blockquote)(?: expandable)?>', re.DOTALL)
+_TAG = re.compile(r'<a\s+href="([^"]*)"[^>]*>(.*?)</a>|<(/?)([a-z][a-z-]*)(?:\s[^>]*)?>', re.DOTALL)
+"""A link with its text, or any other tag of Telegram's HTML (text itself has ``<`` escaped)."""
 
 
 def html_for_terminal(markup: str, bold: Emphasis = MARKERS) -> str:
@@ -42,7 +43,7 @@ def html_for_terminal(markup: str, bold: Emphasis = MARKERS) -> str:
         if url is not None:
             shown = html.unescape(url)
             return f"{_TAG.sub(plain, text)} ({shown})" if shown else _TAG.sub(plain, text)
-        if tag == "b":
+        if tag in ("b", "strong"):
             return bold[1] if closing else bold[0]
         if tag == "blockquote":
             return "”" if closing else "“"

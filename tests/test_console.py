@@ -19,6 +19,7 @@ from bot._i18n import strings
 from bot._logging import configure_console_logging
 from bot._persistence import open_state
 from bot._service import AnswerService
+from bot._terminal import ANSI_BOLD, html_for_terminal
 from index import SUPPORTED, Engine
 from index.follow import CONSOLE_CHAT, FollowStore
 from index.follow.store import DueAlert
@@ -280,3 +281,15 @@ def test_without_a_token_the_console_says_it_is_the_console(
     err = capsys.readouterr().err
     assert "this is the console" in err and "python bot.py --console" not in err
     assert "@BotFather" in err
+
+
+def test_telegram_html_reads_on_a_terminal_with_bold_quotes_and_addresses() -> None:
+    markup = (
+        "<b>New coverage</b> on your question <i>Why?</i>\n\n<blockquote>It was <b>delayed by a DDoS</b> &amp; more"
+        '</blockquote>\n<b>BBC</b> · <a href="https://bbc.test/a?x=1&amp;y=2">Musk &lt;live&gt;</a> · 2024-08-13'
+    )
+    assert html_for_terminal(markup) == (
+        "**New coverage** on your question Why?\n\n“It was **delayed by a DDoS** & more”\n"
+        "**BBC** · Musk <live> (https://bbc.test/a?x=1&y=2) · 2024-08-13"
+    )
+    assert html_for_terminal("<b>x</b>", ANSI_BOLD) == "\x1b[1mx\x1b[22m"
