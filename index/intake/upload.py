@@ -632,7 +632,13 @@ def _complete_metadata(
             remarks.append(f"language detected: {detected}{said}")
         else:
             problems.append(
-                Problem(shown, None, "the language could not be detected; give it as 'language: xx' (ISO 639-1)")
+                Problem(
+                    shown,
+                    None,
+                    f"the language could not be detected; give it as {syntax.given_as('language').replace('…', 'xx')}"
+                    " (ISO 639-1)",
+                    missing_field="language",
+                )
             )
 
     article_id = given.get("id")
@@ -647,7 +653,8 @@ def _complete_metadata(
             meta["id"] = slug
             remarks.append(f"id made from the source and title: {slug}")
         else:
-            problems.append(Problem(shown, None, "no id can be made from the source and title; give one as 'id: …'"))
+            made = f"no id can be made from the source and title; give one as {syntax.given_as('id')}"
+            problems.append(Problem(shown, None, made))
     if meta.get("id") in existing_ids:
         problems.append(
             Problem(
