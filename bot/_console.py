@@ -25,6 +25,7 @@ from index.intake.upload import CAPTION_ALIASES, OPTIONS
 
 from ._alerts import Following
 from ._article_problems import article_problems
+from ._chat import MAX_QUESTION
 from ._compose import answer_text, html_to_text
 from ._i18n import Strings, strings
 from ._service import AddReport, AnswerService, ReloadReport
@@ -178,6 +179,8 @@ class Console:
         language = self.language or engine.detector.detect(question, None).language
         self.last_language = language
         s = strings(language)
+        if len(question) > MAX_QUESTION:  # as on Telegram
+            return s("follow_too_long", limit=MAX_QUESTION)
         outcome, follow = self.following.follow(
             engine,
             chat_id=CONSOLE_CHAT,

@@ -13,6 +13,7 @@ import pytest
 
 from bot import _app
 from bot._app import open_console
+from bot._chat import MAX_QUESTION
 from bot._config import Config
 from bot._console import Console, environment_language, parse_add
 from bot._i18n import strings
@@ -116,6 +117,7 @@ def test_no_console_reply_mentions_buttons(service: AnswerService, language: str
         assert s("follow_button") not in reply and s("unfollow_button") not in reply
         assert "button" not in reply.lower()
     assert replies[0] == s("console_following_none") and "/follow" in replies[0]
+    assert console.respond("/follow " + "why " * 300) == s("follow_too_long", limit=MAX_QUESTION)  # as on Telegram
 
 
 def console_config(tmp_path: Path, corpus: Path) -> Config:
