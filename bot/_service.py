@@ -47,6 +47,7 @@ from index import (
 )
 from index.curation import add_articles
 from index.intake.address import address_key, corpus_addresses
+from index.intake.upload import CAPTION, FieldSyntax
 from index.search.backend import Backend, BackendUnavailable
 
 from ._backends import open_backend
@@ -209,8 +210,12 @@ class AnswerService:
                 change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
             return self._swap(change, started)
 
-    def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
-        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
+    def add_article(
+        self, upload: Upload, fields: Mapping[str, str] | None = None, *, syntax: FieldSyntax = CAPTION
+    ) -> AddReport:
+        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved.
+
+        ``syntax``: how its problems tell the uploader to give a missing field (caption lines on Telegram)."""
         with self._reload_lock:
             started = time.perf_counter()
             current = self._engine
@@ -221,6 +226,7 @@ class AnswerService:
                 max_bytes=self.max_upload_bytes,
                 fields=fields,
                 existing_urls=corpus_addresses(current.corpus.articles),
+                syntax=syntax,
             )
             reports: list[ReloadReport] = []
             try:

@@ -26,6 +26,9 @@ from .database import Database
 
 MAX_FOLLOWS = 20
 """Follows per chat."""
+CONSOLE_CHAT = 0
+"""The console's chat (``python bot.py --console``). No Telegram chat has id 0, so the console's follows live in
+the bot's database beside Telegram's; their alerts are printed by the console and never sent to Telegram."""
 
 
 def question_key(question: str) -> str:
@@ -252,12 +255,14 @@ class FollowStore:
             )
         return added
 
-    def due(self, limit: int = 100, *, after: int = 0) -> list[Alert]:
-        """Due alerts, oldest first (ids above ``after``)."""
+    def due(self, limit: int = 100, *, after: int = 0, chat_id: int | None = None) -> list[Alert]:
+        """Due alerts, oldest first (ids above ``after``): of ``chat_id``, or of every Telegram chat when None
+        (the console's are left for the console to print)."""
+        chats = "chat_id = ?" if chat_id is not None else "chat_id != ?"
         rows = self.db.query(
             "SELECT id, follow_id, chat_id, article_id, text, buttons FROM alerts "
-            "WHERE state = 'due' AND id > ? ORDER BY id LIMIT ?",
-            (after, limit),
+            f"WHERE state = 'due' AND {chats} AND id > ? ORDER BY id LIMIT ?",
+            (CONSOLE_CHAT if chat_id is None else chat_id, after, limit),
         )
         return [
             Alert(
