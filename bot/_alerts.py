@@ -38,7 +38,9 @@ from index.follow.store import Alert, DueAlert
 from index.search.backend import BackendUnavailable
 
 from ._compose import MAX_MESSAGE, escape, html_to_text, result_html, shorten
+from ._fit import fit_html
 from ._i18n import Strings, strings
+from ._numbers import ascii_number
 from ._send import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,9 @@ def unfollow_data(follow_id: int) -> str:
 
 
 def parse_unfollow(data: str | None) -> int | None:
-    value = (data or "").removeprefix(UNFOLLOW_PREFIX)
-    return int(value) if (data or "").startswith(UNFOLLOW_PREFIX) and value.isdigit() and len(value) < 19 else None
+    if not (data or "").startswith(UNFOLLOW_PREFIX):
+        return None
+    return ascii_number((data or "").removeprefix(UNFOLLOW_PREFIX))
 
 
 def alert_html(question: str, answer: Answer, s: Strings) -> str:
@@ -291,11 +294,12 @@ class AlertSender:
 
     async def _send(self, alert: Alert) -> None:
         keyboard = markup(alert.buttons)
+        text, is_html = fit_html(alert.text)  # an alert recorded by an older version may be too long
         try:
             await self.bot.send_message(
                 alert.chat_id,
-                alert.text,
-                parse_mode=ParseMode.HTML,
+                text,
+                parse_mode=ParseMode.HTML if is_html else None,
                 reply_markup=keyboard,
                 link_preview_options=NO_PREVIEW,
             )

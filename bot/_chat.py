@@ -25,6 +25,7 @@ from ._alerts import follow_row
 from ._compose import answer_html, escape, shorten
 from ._i18n import Strings, strings
 from ._memory import lang_data, more_data, parse_lang, parse_more
+from ._numbers import ascii_number
 from ._ratelimit import Verdict
 from ._runtime import LANGUAGE_KEY, chosen_language, interface_strings, runtime
 from ._send import reply_html
@@ -163,8 +164,9 @@ async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await query.answer()
     language, _, index = query.data.removeprefix(EXAMPLE_PREFIX).partition(":")
     examples = strings(language).examples
-    if index.isdigit() and int(index) < len(examples) and query.message is not None:
-        await answer_question(update, context, examples[int(index)], reply_to=query.message)
+    number = ascii_number(index, digits=2)
+    if number is not None and number < len(examples) and query.message is not None:
+        await answer_question(update, context, examples[number], reply_to=query.message)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

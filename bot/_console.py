@@ -18,6 +18,7 @@ from index.follow import Database, FollowOutcome, FollowStore, QuestionVectors
 from ._alerts import Following
 from ._compose import answer_text, html_to_text
 from ._i18n import strings
+from ._numbers import ascii_number
 from ._service import AnswerService
 from ._terminal import emphasis_for
 
@@ -125,9 +126,10 @@ class Console:
     def _unfollow(self, number: str) -> str:
         s = strings(self.language)
         follows = self.following.store.follows_of(CONSOLE_CHAT)
-        if not number.isdigit() or not 1 <= int(number) <= len(follows):
+        chosen = ascii_number(number, digits=4)
+        if chosen is None or not 1 <= chosen <= len(follows):
             return self._listing()
-        stopped = self.following.unfollow(follows[int(number) - 1].id, CONSOLE_CHAT)
+        stopped = self.following.unfollow(follows[chosen - 1].id, CONSOLE_CHAT)
         if stopped is None:
             return s("unfollow_unknown")
         return html_to_text(s("unfollow_done", question=stopped.question))

@@ -22,6 +22,7 @@ from ._alerts import Following, parse_follow, parse_unfollow, unfollow_data
 from ._chat import MAX_QUESTION
 from ._compose import escape, shorten
 from ._i18n import Strings
+from ._numbers import ascii_number
 from ._runtime import Runtime, chosen_language, interface_strings, runtime
 from ._send import reply_html
 
@@ -167,14 +168,13 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     chat = update.effective_chat
     rt = runtime(context)
-    argument = (context.args or [""])[0]
-    if message is None or chat is None or rt.following is None or not argument.isdigit():
+    number = ascii_number((context.args or [""])[0], digits=4)
+    if message is None or chat is None or rt.following is None or number is None:
         await following_command(update, context)
         return
     if not await _may_follow_here(update, context):
         return
     follows = await rt.off_loop(rt.following.store.follows_of, chat.id)
-    number = int(argument)
     if not 1 <= number <= len(follows):
         await following_command(update, context)
         return

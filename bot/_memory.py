@@ -17,7 +17,7 @@ from telegram.constants import InlineKeyboardButtonLimit
 
 from index import Answer
 
-_MORE = re.compile(r"^more:([A-Za-z0-9_-]{8,16}):(\d{1,3})$")
+_MORE = re.compile(r"^more:([A-Za-z0-9_-]{8,16}):([0-9]{1,3})$")
 _LANG = re.compile(r"^lang:([a-z]{2}|auto)$")
 
 
