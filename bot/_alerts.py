@@ -155,18 +155,21 @@ class Following:
             due = [self.due_alert(finding) for finding in coverage.findings]
             seen = [(follow.id, follow.chat_id, article) for follow, article in coverage.corroborations]
             self.store.record_due(due, seen)
+            if coverage.related:  # not sure they answer: listed under /following, never sent
+                self.store.record_related([(f.id, f.chat_id, article) for f, article in coverage.related])
         except (DatabaseError, BackendUnavailable) as exc:
             log.error("could not work out alerts for the new coverage: %s", exc)
             return 0
         followers = len({alert.chat_id for alert in due})
         log.info(
             "new coverage: %d article(s), %d followed question(s) close, %d alert(s) due to %d follower(s), "
-            "%d corroboration(s) not sent",
+            "%d corroboration(s) and %d possibly related not sent",
             len(articles),
             coverage.close,
             len(due),
             followers,
             len(seen),
+            len(coverage.related),
         )
         if due:
             self.alerted_total += followers

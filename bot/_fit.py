@@ -79,9 +79,9 @@ def cut_units(text: str, limit: int) -> str:
     return "".join(kept).rstrip() + ELLIPSIS
 
 
-def pages(lines: Sequence[str], *, header: str = "", limit: int = MAX_MESSAGE, most: int | None = None) -> list[
-    list[str]
-]:
+def pages(
+    lines: Sequence[str], *, header: str = "", limit: int = MAX_MESSAGE, most: int | None = None
+) -> list[list[str]]:
     """``lines`` (HTML) packed in order into pages that each fit ``limit`` with ``header`` above them.
 
     A page holds at most ``most`` lines; a single line too long for a page is cut (as plain text).
