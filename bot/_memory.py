@@ -62,8 +62,8 @@ class Remembered:
 
 KEEP_SECONDS = 8 * 24 * 3600.0
 """How long the buttons under an answer keep working across restarts: a week, and a day's margin."""
-PRUNE_EVERY = 200
-"""Saves between two sweeps of answers older than KEEP_SECONDS."""
+PRUNE_SECONDS = 3600.0
+"""Time between two sweeps of answers older than KEEP_SECONDS."""
 
 
 class AnswerMemory:
@@ -80,7 +80,7 @@ class AnswerMemory:
         # Seeded once from the OS: tokens only need to be unpredictable enough not to collide,
         # and asking the OS for randomness per answer is slow on some machines.
         self._random = random.Random(os.urandom(16))
-        self._saves = 0
+        self._pruned = float("-inf")
 
     def remember(self, answer: Answer, token: str | None = None) -> str:
         token = token or f"{self._random.getrandbits(64):016x}"
@@ -102,8 +102,8 @@ class AnswerMemory:
             "INSERT OR REPLACE INTO answers (token, chat_id, question, language, created) VALUES (?, ?, ?, ?, ?)",
             (token, chat_id, answer.question, answer.language, now),
         )
-        self._saves += 1
-        if self._saves % PRUNE_EVERY == 1:
+        if now - self._pruned >= PRUNE_SECONDS:
+            self._pruned = now
             self.database.write("DELETE FROM answers WHERE created < ?", (now - self.keep_seconds,))
 
     def saved(self, token: str, chat_id: int, now: float | None = None) -> Remembered | None:
