@@ -169,7 +169,10 @@ async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Remember the chosen answer language (persisted across restarts)."""
     query = update.callback_query
     code = parse_lang(query.data if query else None)
-    if query is None or code is None or context.user_data is None:
+    if query is None:
+        return
+    if code is None or context.user_data is None:
+        await query.answer()  # not data this bot made: acknowledge quietly
         return
     if code == "auto":
         context.user_data.pop(LANGUAGE_KEY, None)
