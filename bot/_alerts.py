@@ -205,7 +205,8 @@ class Following:
         if outcome is FollowOutcome.FOLLOWED and follow is not None:
             self.vectors.add(follow.question_id, vector)
             answer = known if known is not None else engine.ask(question, k=k, language=language, hint=hint)
-            results = (*answer.results, *answer.more) if answer.answered else ()
+            # What answered it counts as seen; passages the engine was not sure of (closest) do not.
+            results = (*answer.results, *answer.more) if answer.confidence == "answer" else ()
             seen = [r.article_id for r in results] + [c.article_id for r in results for c in r.also_reported_by]
             self.store.mark_seen(follow.id, chat_id, seen)
         return outcome, follow
