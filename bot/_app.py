@@ -42,6 +42,7 @@ from ._console import Console, environment_language
 from ._errors import on_error
 from ._i18n import strings
 from ._logging import configure_console_logging, configure_logging, install_redaction
+from ._memory import AnswerMemory
 from ._persistence import DatabasePersistence, open_state
 from ._progress import ProgressBar, ProgressLog, Reporter
 from ._runtime import RUNTIME_KEY, Runtime, runtime
@@ -204,6 +205,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(_chat.on_sources_page, pattern=rf"^{_chat.SOURCES_PREFIX}"))
     app.add_handler(CallbackQueryHandler(_curate.on_remove_choice, pattern=r"^rm:"))
     app.add_handler(CallbackQueryHandler(_chat.on_unknown_callback))
     app.add_handler(InlineQueryHandler(_inline.inline_query))
@@ -331,7 +333,12 @@ def build_application(
     install_redaction(secrets_of(config))
     keep_the_event_loop_responsive()
     app = builder.build()
-    rt = Runtime(config=config, service=service, database=database if config.persistence else None)
+    rt = Runtime(
+        config=config,
+        service=service,
+        database=database if config.persistence else None,
+        memory=AnswerMemory(database=database),
+    )
     rt.following = open_following(config, service, database)
     service.on_indexed = rt.following.on_indexed
     app.bot_data[RUNTIME_KEY] = rt

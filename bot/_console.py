@@ -28,6 +28,7 @@ from ._article_problems import article_problems
 from ._chat import MAX_QUESTION
 from ._compose import answer_text, html_to_text
 from ._i18n import Strings, strings
+from ._numbers import ascii_number
 from ._service import AddReport, AnswerService, ReloadReport
 from ._terminal import emphasis_for, html_for_terminal
 
@@ -208,10 +209,10 @@ class Console:
 
     def _unfollow(self, number: str) -> str:
         follows = self.following.store.follows_of(CONSOLE_CHAT)
-        # ASCII digits only: "²".isdigit() is True, and int("²") raises
-        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= len(follows):
+        chosen = ascii_number(number, digits=4)
+        if chosen is None or not 1 <= chosen <= len(follows):
             return self._listing()
-        stopped = self.following.unfollow(follows[int(number) - 1].id, CONSOLE_CHAT)
+        stopped = self.following.unfollow(follows[chosen - 1].id, CONSOLE_CHAT)
         if stopped is None:
             return self.strings()("unfollow_unknown")
         return self.strings()("console_unfollow_done", question=stopped.question)

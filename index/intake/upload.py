@@ -38,6 +38,7 @@ from typing import Final
 
 import yaml
 
+from ..corpus.fields import MAX_SOURCE, MAX_TITLE, clip_field
 from ..corpus.frontmatter import HEADING_PREFIX, read_document
 from ..corpus.loader import HTTP_URL, SLUG, check_article_file, iso_date
 from ..corpus.model import Article, Rendition
@@ -554,14 +555,15 @@ def _complete_metadata(
         item = given.get(name)
         if item is not None and not item.value and name != "note":
             report(item, f"{name} has no value")
+    limits = {"title": MAX_TITLE, "source": MAX_SOURCE}
     for name in ("source", "title"):
         if given.get(name) and given[name].value:
-            meta[name] = given[name].value
+            meta[name] = clip_field(given[name].value, limits[name])
     if page is not None:
         where = {"<h1>": "the page's <h1>", "<title>": "the page's <title>"}.get(page.title_from or "", "the page")
         for name, value, said in (
-            ("title", page.title, where),
-            ("source", page.site_name, "the page's site name"),
+            ("title", page.title and clip_field(page.title, MAX_TITLE), where),
+            ("source", page.site_name and clip_field(page.site_name, MAX_SOURCE), "the page's site name"),
             ("published", page.published, "the page's publication date"),
         ):
             if value and name not in given:
