@@ -48,6 +48,7 @@ from index import (
 from index.curation import add_articles
 from index.follow import Database
 from index.intake.address import address_key, corpus_addresses
+from index.intake.upload import CAPTION, FieldSyntax
 from index.search.backend import Backend, BackendUnavailable
 from index.search.semantic import Embedder
 from index.translation.deepl import DeepL
@@ -218,8 +219,12 @@ class AnswerService:
                 change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
             return self._swap(change, started)
 
-    def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
-        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
+    def add_article(
+        self, upload: Upload, fields: Mapping[str, str] | None = None, *, syntax: FieldSyntax = CAPTION
+    ) -> AddReport:
+        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved.
+
+        ``syntax``: how its problems tell the uploader to give a missing field (caption lines on Telegram)."""
         with self._reload_lock:
             started = time.perf_counter()
             current = self._engine
@@ -230,6 +235,7 @@ class AnswerService:
                 max_bytes=self.max_upload_bytes,
                 fields=fields,
                 existing_urls=corpus_addresses(current.corpus.articles),
+                syntax=syntax,
             )
             reports: list[ReloadReport] = []
             try:

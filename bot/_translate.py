@@ -30,7 +30,7 @@ from index.translation.quoted import PassageFinder, QuotedTranslations, Unavaila
 from ._compose import escape, shorten
 from ._i18n import strings
 from ._runtime import LANGUAGE_KEY, Runtime
-from ._send import NO_PREVIEW, with_retries
+from ._send import edit_html
 
 log = logging.getLogger(__name__)
 _finder = PassageFinder()
@@ -134,14 +134,8 @@ def edit_when_ready(
         results = await later
         if all(r.translation == s.translation for r, s in zip(results, shown, strict=False)):
             return  # nothing arrived: the message already says the original is shown
-        text = render(results)
         with contextlib.suppress(TelegramError):  # the reader still has the original; nothing to repair
-            await with_retries(
-                lambda: message.edit_text(
-                    text, parse_mode=ParseMode.HTML, reply_markup=keyboard, link_preview_options=NO_PREVIEW
-                ),
-                "editing an answer to show its translation",
-            )
+            await edit_html(message, render(results), keyboard)
 
     task = asyncio.ensure_future(edit())
     _editing.add(task)
