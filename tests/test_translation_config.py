@@ -80,3 +80,24 @@ def test_the_example_configuration_documents_every_translation_key() -> None:
         assert f" {key}:" in section or f"# {key}:" in section, key
     for variable in ("DEEPL_AUTH_KEY", "OPENAI_API_KEY", "TRANSLATION_API_KEY"):
         assert variable in example
+
+
+def test_corpus_add_in_quoted_mode_sends_nothing_and_says_when_passages_are_translated(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .fake_deepl import FakeDeepL
+    from .test_cli import FLOWERS, FLOWERS_TEXT, run
+
+    fake = FakeDeepL("cli-key:fx")
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "cli-key:fx")  # bot.py runs with this process's environment
+    with fake.serve() as url:
+        config = tmp_path / "config.yaml"
+        config.write_text(f"translation:\n  service: deepl\n  url: {url}\n", encoding="utf-8")
+        args = ["--config", str(config), "corpus", "add", str(FLOWERS_TEXT), *FLOWERS, "--corpus", str(corpus_copy)]
+        proc = run(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert fake.requests == []  # nothing translated at intake
+    assert "machine-translated when answers quote them" in proc.stdout
+    assert "first time an answer quotes it" in proc.stdout and "again later" not in proc.stdout
+    assert "Machine translation is off" not in proc.stdout and "cli-key" not in proc.stdout + proc.stderr
+
