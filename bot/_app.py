@@ -46,7 +46,7 @@ from ._memory import AnswerMemory
 from ._persistence import DatabasePersistence, open_state
 from ._progress import ProgressBar, ProgressLog, Reporter
 from ._runtime import RUNTIME_KEY, Runtime, runtime
-from ._service import AnswerService, open_service
+from ._service import AnswerService, open_service, quoted_translations
 from ._threads import leave_the_event_loop_a_core
 
 log = logging.getLogger("newsbot")
@@ -265,6 +265,8 @@ async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         rt.database.close()
     if rt.service.translation is not None:
         rt.service.translation.translator.close()
+    if rt.service.quoted is not None:
+        rt.service.quoted.close()
 
 
 def logged_progress(label: str) -> Reporter:
@@ -339,6 +341,7 @@ def build_application(
         database=database if config.persistence else None,
         memory=AnswerMemory(database=database),
     )
+    service.quoted = quoted_translations(config, database, service.engine.aligner)
     rt.following = open_following(config, service, database)
     service.on_indexed = rt.following.on_indexed
     app.bot_data[RUNTIME_KEY] = rt

@@ -20,7 +20,7 @@ from telegram.constants import ChatAction, ChatType, MessageLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from index import Answer, Corpus
+from index import Answer, Corpus, Result
 from index.follow import DatabaseError
 
 from ._alerts import follow_row
@@ -32,6 +32,7 @@ from ._numbers import ascii_number
 from ._ratelimit import Verdict
 from ._runtime import LANGUAGE_KEY, chosen_language, interface_strings, runtime
 from ._send import edit_html, reply_html
+from ._translate import edit_when_ready, translate_page
 
 log = logging.getLogger(__name__)
 EXAMPLE_PREFIX = "ex:"
@@ -296,6 +297,7 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
     everything = answer.results + answer.more
     page = everything[offset : offset + rt.config.max_results]
     header = s("more_header", question=escape(shorten(answer.question, MAX_QUESTION_SHOWN))) if offset else None
+    page, later = await translate_page(rt, context.application, answer, page)  # quoted passages, translated
     text, shown = answer_html(answer, s, page, header=header)
     # Every answer and refusal in a private chat offers to follow its question.
     follow = not offset and message.chat.type == ChatType.PRIVATE and not answer.unavailable and rt.following
@@ -309,7 +311,13 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
             await asyncio.to_thread(rt.memory.save, token, answer, message.chat_id)
         except DatabaseError as exc:
             log.warning("could not save an answer's buttons: %s", exc)
-    await reply_html(message, text, keyboard)
+    sent = await reply_html(message, text, keyboard)
+    if later is not None:  # translations still coming: the reply shows the originals until they arrive
+
+        def render(results: list[Result]) -> str:
+            return answer_html(answer, s, results[:shown], header=header)[0]
+
+        edit_when_ready(sent, later, render, keyboard, page)
 
 
 def answer_keyboard(

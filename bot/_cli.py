@@ -360,7 +360,7 @@ def poll_feeds_once(args: argparse.Namespace, config: Config) -> int:
 def translate_corpus(args: argparse.Namespace, config: Config) -> int:
     """Machine-translate every passage of the corpus that has no translation, with a progress bar."""
     root = args.corpus or config.corpus
-    plan = translation_plan(config)
+    plan = translation_plan(config, intake=False)  # fills everything on demand, whatever the mode
     if plan is None:
         print(
             "Machine translation is off: set translation.url in the configuration (see config.example.yaml).",
@@ -385,7 +385,10 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
     for path in change.stale:
         print(f"Set aside a stale machine translation (its article was edited): {path}")
     missing = untranslated_passages(change.corpus, languages or config.languages)
-    if report is None:
+    quoted = report is None and config.translation is not None  # translation.mode: quoted
+    if quoted:
+        print("Passages are machine-translated when answers quote them (translation.mode: quoted).")
+    elif report is None:
         print("Machine translation is off (translation.url is not configured).")
     else:
         files = f"{len(report.written)} file{'' if len(report.written) == 1 else 's'}"
@@ -394,6 +397,11 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
             print(f"  translation service: {error}", file=sys.stderr)
     if not missing:
         print("Every passage has a translation into every answer language.")
+    elif quoted:
+        print(
+            f"{_passages(missing)} no translation into some answer language; each is translated the first "
+            "time an answer quotes it in that language (python bot.py corpus translate translates them all now)."
+        )
     elif report is None:  # waiting changes nothing: say what readers get, and how to turn translation on
         print(
             f"New articles are answered in their own language ({_passages(missing)} no translation into "

@@ -82,6 +82,8 @@ def _translated_label(result: Result, s: Strings) -> str | None:
     """ "translated from French" (or "machine-translated from …"), None for an original."""
     if result.translation is None:
         return None
+    if result.translated_by:  # translated as it was quoted (index/translation/quoted.py)
+        return s("machine_translation_by", service=result.translated_by, language=s.language_name(result.language))
     key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
     return s(key, language=s.language_name(result.language))
 

@@ -50,6 +50,7 @@ from ._memory import parse_remove, remove_data
 from ._runtime import Runtime, interface_strings, runtime
 from ._send import edit_html, reply_html, with_retries
 from ._service import AddReport
+from ._translate import usage_line
 
 log = logging.getLogger(__name__)
 LISTED_IDS = 40
@@ -101,7 +102,7 @@ async def _add_and_report(message: Message, rt: Runtime, s: Strings, upload: Upl
     rt.save_stats()
     added = report.prepared
     log.info("article %s added from %s (%d passages)", added.article.id, origin, len(added.passages))
-    await reply_html(message, added_text(report, s))
+    await reply_html(message, added_text(report, s, usage_line(rt, s.language)))
 
 
 async def _download(document: Document) -> bytes | None:
@@ -113,8 +114,9 @@ async def _download(document: Document) -> bytes | None:
         return None
 
 
-def added_text(report: AddReport, s: Strings) -> str:
-    """The reply to an upload: the article, its passages (as many as fit), the corpus, translations."""
+def added_text(report: AddReport, s: Strings, usage: str | None = None) -> str:
+    """The reply to an upload: the article, its passages (as many as fit), the corpus, translations (``usage``:
+    this month's machine translation against its budget)."""
     article = report.prepared.article
     language = s.language_name(article.language)
     if report.prepared.detected_language:
@@ -124,7 +126,7 @@ def added_text(report: AddReport, s: Strings) -> str:
         names = s.raw("page_field_names")
         fields = ", ".join(str(names.get(name, name)) for name in report.prepared.from_page)
         remarks.insert(0, s("link_from_page", fields=escape(fields)))
-    tail = "\n".join([*remarks, *translation_lines(report.reload, s), *alert_lines(report.reload, s)])
+    tail = "\n".join([*remarks, *translation_lines(report.reload, s, usage), *alert_lines(report.reload, s)])
 
     def text(passage_lines: list[str]) -> str:
         body = s(

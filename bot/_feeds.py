@@ -37,6 +37,7 @@ from ._i18n import Strings, strings
 from ._runtime import LANGUAGE_KEY, RUNTIME_KEY, Runtime, interface_strings, runtime
 from ._send import NO_PREVIEW, reply_html
 from ._service import BatchReport
+from ._translate import usage_line
 
 log = logging.getLogger(__name__)
 FETCHER_KEY: Final = "fetcher"
@@ -166,7 +167,9 @@ async def _tell_admins(
 ) -> None:
     for admin in sorted(rt.config.admins):
         language = (app.user_data.get(admin) or {}).get(LANGUAGE_KEY)
-        text, is_html = fit_html(summary_text(report, batch, strings(language)))
+        summary = summary_text(report, batch, strings(language))
+        usage = usage_line(rt, language)  # this month's machine translation
+        text, is_html = fit_html(f"{summary}\n{usage}" if usage else summary)
         mode = ParseMode.HTML if is_html else None
         try:
             await app.bot.send_message(admin, text, parse_mode=mode, link_preview_options=NO_PREVIEW)

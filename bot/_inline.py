@@ -21,6 +21,7 @@ from ._i18n import Strings, strings
 from ._ratelimit import Verdict
 from ._runtime import interface_strings, runtime
 from ._send import NO_PREVIEW, with_retries
+from ._translate import cached_page
 
 INLINE_RESULTS = 10
 MIN_QUERY = 3
@@ -97,9 +98,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         nothing = _notice("nothing", s("inline_nothing_title"), s("inline_nothing_text", question=clip(text, 300)))
         await query.answer([nothing], cache_time=CACHE_SECONDS, is_personal=False)
         return
+    quoted = cached_page(rt, answer, (answer.results + answer.more)[:INLINE_RESULTS])  # cached translations only
     results = [
         result_article(r, answer.language, s, hedged=answer.hedged, read_as=answer.read_as if i == 0 else None)
-        for i, r in enumerate((answer.results + answer.more)[:INLINE_RESULTS])
+        for i, r in enumerate(quoted)
     ]
     assert len(results) <= InlineQueryLimit.RESULTS
     await with_retries(
