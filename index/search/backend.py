@@ -123,6 +123,18 @@ def fingerprint(batch: IndexBatch, chunk: int = 4096) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Delta:
+    """A change to an index: what an add, an edit, a removal or a feed poll brought, and nothing else."""
+
+    batch: IndexBatch
+    """The passages of the added and edited articles, in corpus order (numbered from 0 within the batch)."""
+    removed: frozenset[str]
+    """Articles whose passages leave the index: the removed ones, and the edited ones (their new text in ``batch``)."""
+    order: Sequence[str]
+    """Every article of the corpus after the change, in its order: passages are numbered article after article."""
+
+
+@dataclass(frozen=True, slots=True)
 class Candidates:
     """What the evidence needs about some candidate passages; every ``*_owner`` is a position in ``passages``.
 
@@ -190,4 +202,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections or processes the backend holds."""
+        ...
+
+
+class DeltaBackend(Backend, Protocol):
+    """A backend that takes changes as they are: its cost is what changed, not the corpus."""
+
+    def apply(self, index: SearchIndex, delta: Delta) -> SearchIndex:
+        """The index after ``delta``; ``index`` (an engine may still answer from it) is unchanged."""
         ...
