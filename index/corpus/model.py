@@ -12,6 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import overload
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -202,6 +204,10 @@ class PassageTable(Sequence[Passage]):
     def languages(self) -> set[str]:
         """Every language some passage can be read in."""
         return {self._languages[code] for code in set(self._language)}
+
+    def article_ordinals(self) -> np.ndarray:
+        """Per passage, its article's place among the articles the table met, in order (first met is 0)."""
+        return np.frombuffer(self._article, dtype=np.int32).astype(np.int64) if len(self) else np.zeros(0, np.int64)
 
     def _rendition(self, r: int) -> Rendition:
         text, cuts = self._text, self._cuts

@@ -31,17 +31,21 @@ from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
 from .analysis import analyzer
 from .answer import Answer, Corroboration, Result, Span
-from .backend import Alignment, Backend, Candidates, IndexBatch, SearchIndex
+from .backend import Alignment, Backend, Candidates, Delta, IndexBatch, SearchIndex
 from .bundle import Bundle, shipped_bundle
 from .cache import EmbeddingCache, Progress, Request, embed_all
 from .embedded import EmbeddedBackend
 from .evidence import Evidence, fused_scores, residual_cosines
 from .gate import Background, GateModel, Null, probe_questions, raw_features
+from .growth import LanguageSums, article_starts, combined, mix_moved, readable_counts
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+MIX_MOVED = 0.05
+"""How far a language's share of the corpus's sentences may move before the probes are asked again."""
 
 
 @dataclass
@@ -84,6 +88,10 @@ class Engine:
     null: Null | None = None
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
+    sums: LanguageSums = field(default_factory=LanguageSums)
+    """The background's running sums (per language, every original sentence), so a change updates it."""
+    readable_counts: dict[str, int] = field(default_factory=dict)
+    """Per language, how many passages can be read in it (``readable_share`` times the passages)."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -118,6 +126,17 @@ class Engine:
         settings = settings or Settings()
         backend = backend or EmbeddedBackend()
         bundle = shipped_bundle() if bundle is None else bundle
+        gate = gate or GateModel.fitted()
+        if (
+            previous is not None
+            and previous.backend is backend
+            and hasattr(backend, "apply")
+            and corpus.articles
+            and previous.corpus.articles
+        ):
+            engine = cls._changed(previous, corpus, cache_dir, bundle, progress, gate)
+            engine.stats = replace(engine.stats, seconds=time.perf_counter() - started)
+            return engine
         batch, stats = _batch(corpus, embedder, aligner, settings, cache_dir, bundle, progress)
         if previous is not None and previous.backend is backend:
             before, after = previous.corpus.article_digests, corpus.article_digests
@@ -134,10 +153,102 @@ class Engine:
             detector=detector,
             settings=settings,
             backend=backend,
-            gate=gate or GateModel.fitted(),
+            gate=gate,
         )
         engine.null = engine.probe_null(cache_dir, bundle)
         engine.stats = replace(stats, seconds=time.perf_counter() - started)
+        log.info(
+            "index built whole on %s: %d articles, %d passages, as the corpus on disk holds them",
+            backend.name,
+            len(corpus.articles),
+            len(corpus.passages),
+        )
+        return engine
+
+    @classmethod
+    def _changed(
+        cls,
+        previous: Engine,
+        corpus: Corpus,
+        cache_dir: Path | None,
+        bundle: Bundle,
+        progress: Progress | None,
+        gate: GateModel,
+    ) -> Engine:
+        """The engine over ``corpus``, from ``previous`` and what changed since: the cost of the change alone.
+
+        Only the added and edited articles are analysed and embedded; the backend takes them as a
+        :class:`~.backend.Delta`; centroids, the background's sums and the readable counts are updated,
+        and the probes' null is kept unless the corpus's language mix moved by more than
+        :data:`MIX_MOVED` (then they are asked again).
+        """
+        before, after = previous.corpus.article_digests, corpus.article_digests
+        fresh = {a for a, digest in after.items() if before.get(a) != digest}
+        gone = (fresh & before.keys()) | (before.keys() - after.keys())
+        ids = [a.id for a in corpus.articles]
+        starts = article_starts(corpus)
+        fresh_rows = [j for j, article in enumerate(ids) if article in fresh]
+        numbers = [i for j in fresh_rows for i in range(int(starts[j]), int(starts[j + 1]))]
+        passages = [corpus.passages[i] for i in numbers]
+        batch, stats = _batch(
+            corpus, previous.embedder, previous.aligner, previous.settings, cache_dir, bundle, progress, passages
+        )
+        old_starts = article_starts(previous.corpus)
+        old_row = {a.id: j for j, a in enumerate(previous.corpus.articles)}
+        gone_numbers = np.array(
+            [
+                i
+                for a in sorted(gone, key=old_row.__getitem__)
+                for i in range(old_starts[old_row[a]], old_starts[old_row[a] + 1])
+            ],
+            dtype=np.int64,
+        )
+        gone_passages = [previous.corpus.passages[int(i)] for i in gone_numbers]
+        index = previous.backend.apply(previous.index, Delta(batch, frozenset(gone), ids))  # type: ignore[attr-defined]
+
+        sums = previous.sums
+        if len(gone_numbers):
+            held = previous.index.fetch(gone_numbers, [])
+            languages = np.array([gone_passages[o].original.language for o in held.sentence_owner.tolist()], dtype=str)
+            sums = sums.changed(held.sentence_vectors, held.sentence_echoes, languages, -1)
+        owners = np.repeat(np.arange(len(passages)), np.diff(np.asarray(batch.sentence_starts)))
+        languages = np.array([p.original.language for p in passages], dtype=str)[owners] if len(passages) else owners
+        sums = sums.changed(batch.sentence_vectors, batch.sentence_echoes, languages.astype(str), 1)
+        counts = combined(previous.readable_counts, readable_counts(passages), readable_counts(gone_passages, -1))
+
+        # Centroids, one row per article in corpus order: kept for articles unchanged, made for fresh ones.
+        passage_article = np.repeat(np.arange(len(ids)), np.diff(starts)).astype(np.int64)
+        dimension = previous.centroids.shape[1] if previous.centroids.ndim == 2 else batch.sentence_vectors.shape[1]
+        centroids = np.zeros((len(ids), dimension), dtype=np.float32)
+        kept = [j for j, article in enumerate(ids) if article not in fresh]
+        if kept:
+            old_first = [int(old_starts[old_row[ids[j]]]) for j in kept]
+            centroids[kept] = previous.centroids[previous.passage_article[old_first]]
+        if fresh_rows:
+            batch_article = np.repeat(np.arange(len(fresh_rows)), np.diff(starts)[fresh_rows])
+            made = _centroids(batch.sentence_vectors, batch_article[owners], len(fresh_rows))
+            centroids[fresh_rows] = made
+
+        engine = cls(
+            corpus=corpus,
+            embedder=previous.embedder,
+            aligner=previous.aligner,
+            detector=previous.detector,
+            settings=previous.settings,
+            backend=previous.backend,
+            index=index,
+            background=sums.background(),
+            readable_share={language: count / len(corpus.passages) for language, count in counts.items()},
+            centroids=centroids,
+            passage_article=passage_article,
+            gate=gate,
+            null=previous.null,
+            stats=stats,
+            sums=sums,
+            readable_counts=counts,
+        )
+        if previous.null is None or mix_moved(previous.sums.counts, sums.counts, MIX_MOVED):
+            engine.null = engine.probe_null(cache_dir, bundle)
         return engine
 
     @classmethod
@@ -160,6 +271,8 @@ class Engine:
         languages = np.array([p.original.language for p in passages], dtype=object)[owners].astype(str)
         _, passage_article = np.unique(np.array(batch.articles, dtype=object).astype(str), return_inverse=True)
         passage_article = passage_article.astype(np.int64).reshape(-1)
+        sums = LanguageSums().changed(batch.sentence_vectors, batch.sentence_echoes, languages, 1)
+        counts = readable_counts(passages)
         return cls(
             corpus=corpus,
             embedder=embedder,
@@ -168,15 +281,15 @@ class Engine:
             settings=settings,
             backend=backend,
             index=index,
-            background=Background.drawn(
-                batch.sentence_vectors, batch.sentence_echoes, languages, settings.background_sentences
-            ),
-            readable_share=_readable_share(passages),
+            background=sums.background(),
+            readable_share={language: count / len(passages) for language, count in counts.items()},
             centroids=_centroids(
                 batch.sentence_vectors, passage_article[owners], int(passage_article.max(initial=-1)) + 1
             ),
             passage_article=passage_article,
             gate=gate,
+            sums=sums,
+            readable_counts=counts,
         )
 
     def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
@@ -421,9 +534,11 @@ def _batch(
     cache_dir: Path | None,
     bundle: Bundle,
     progress: Progress | None,
+    only: Sequence[Passage] | None = None,
 ) -> tuple[IndexBatch, BuildStats]:
-    """The corpus analysed and embedded for a backend; with how many texts were embedded afresh, and why."""
-    passages = corpus.passages
+    """The corpus (or ``only`` these passages of it) analysed and embedded for a backend; with how many texts
+    were embedded afresh, and why."""
+    passages = corpus.passages if only is None else only
     docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
     embedded_docs = [j for j, (_, r) in enumerate(docs) if settings.embed_translations or r.method is None]
 
@@ -514,14 +629,6 @@ def _centroids(vectors: np.ndarray, article_of_row: np.ndarray, articles: int) -
         sums[owners[starts]] = np.add.reduceat(np.asarray(vectors, dtype=np.float64)[order], starts, axis=0)
     counts = np.bincount(article_of_row, minlength=articles).astype(np.float64)
     return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
-
-
-def _readable_share(passages: tuple[Passage, ...]) -> dict[str, float]:
-    counts: dict[str, int] = {}
-    for passage in passages:
-        for rendition in passage.renditions():
-            counts[rendition.language] = counts.get(rendition.language, 0) + 1
-    return {language: count / len(passages) for language, count in counts.items()}
 
 
 def _corroboration(passage: Passage) -> Corroboration:
