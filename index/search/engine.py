@@ -190,9 +190,12 @@ class Engine:
         fresh_rows = [j for j, article in enumerate(ids) if article in fresh]
         numbers = [i for j in fresh_rows for i in range(int(starts[j]), int(starts[j + 1]))]
         passages = [corpus.passages[i] for i in numbers]
-        batch, stats = _batch(
-            corpus, previous.embedder, previous.aligner, previous.settings, cache_dir, bundle, progress, passages
-        )
+        if passages:
+            batch, stats = _batch(
+                corpus, previous.embedder, previous.aligner, previous.settings, cache_dir, bundle, progress, passages
+            )
+        else:  # only removals: nothing to analyse or embed
+            batch, stats = _empty_batch(), BuildStats()
         old_starts = article_starts(previous.corpus)
         old_row = {a.id: j for j, a in enumerate(previous.corpus.articles)}
         gone_numbers = np.array(
@@ -601,6 +604,27 @@ def _batch(
     needed = len(texts) + len(echo_texts) - (len(sentence_texts) if len(caches) == 1 else 0)
     stats = BuildStats(0.0, len(docs), embedded, note, shipped, bundle_note, needed)
     return batch, stats
+
+
+def _empty_batch() -> IndexBatch:
+    none = np.zeros(0, dtype=np.int64)
+    rows = np.zeros((0, 0), dtype=np.float32)
+    return IndexBatch(
+        (),
+        (),
+        none,
+        (),
+        none.astype(bool),
+        [],
+        [],
+        none,
+        rows,
+        np.zeros(1, np.int64),
+        none.reshape(0, 2),
+        rows,
+        rows,
+        {},
+    )
 
 
 def query_model(embedder_name: str) -> str:

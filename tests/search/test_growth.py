@@ -118,7 +118,8 @@ def test_any_sequence_of_changes_answers_as_a_full_build(
         for table in ("vectors", "echoes"):
             got, want = getattr(engine.background, table), getattr(rebuilt.background, table)
             if language in want:
-                np.testing.assert_allclose(got[language], want[language], atol=1e-6)
+                # A removal takes away its sentences as the int8 index reads them back: within int8's error.
+                np.testing.assert_allclose(got[language], want[language], atol=5e-3)
     shutil.rmtree(root)
 
 
@@ -148,6 +149,6 @@ def test_an_add_embeds_and_analyses_only_what_it_brings(
     # Its passages and their sentences, nothing else: the corpus's other texts are not embedded again.
     assert 0 < sum(embedder.calls) <= 2 * len(added) + sum(p.text.count(".") for p in added)
     assert engine.stats.texts == len(added)
-    assert any(r.article_id == "b00" for r in engine.ask(SENTENCES["en"][0], k=10).results) or any(
-        p.original.language == "fr" for p in added
-    )
+    # What it brings answers: its own first sentence finds it.
+    found = engine.ask(added[0].text.split(". ")[0], k=10).results
+    assert any(r.article_id == "b00" for r in [*found, *[c for r in found for c in r.also_reported_by]])
