@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Growth benchmark: what adding, editing and removing articles costs the embedded index, beside a full rebuild.
+
+Usage (from the project root, after `pip install -e '.[test]'`)::
+
+    nice python bench/growth.py [--passages 10000 100000] [--questions 200]
+
+For each corpus size it makes a synthetic corpus as ``bench/retrieval.py``
+does (passages of two to four sentences of the bundled corpus in one of the
+six answer languages, plus a name and a figure; articles of 20 passages, as a
+feed's are), builds the embedded index of it, then, on that one index:
+
+* adds 1, 10 and 100 articles, edits one and removes one, each a
+  :class:`~index.search.backend.Delta`: wall and CPU time, RSS before, after
+  and at peak (and the index's own size, which the peak is weighed against);
+* asks the index's part of a question (BM25 top-k, vector top-k, fetching the
+  candidates' rows) while quiet and while a stream of one-article adds runs in
+  another thread: p50 and p99;
+* counts the background merges the adds caused, and how long they took;
+* and rebuilds the whole index from the final corpus, in the same run.
+
+Embedding is excluded and measured apart: the vectors are fixed random unit
+vectors per pool sentence (e5's and USE's sizes), composed as retrieval.py
+composes real ones, so the figures are the index's and the analyser's work. The
+engine's other per-change work (reading the changed files, the passage table,
+centroids) is not in these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import retrieval
+
+from index import Corpus
+from index.corpus.model import PassageTable
+from index.search.analysis import analyzer
+from index.search.backend import Delta, IndexBatch
+from index.search.embedded import EmbeddedBackend, SegmentedIndex
+from index.search.vectors import normalize_rows
+
+PER_ARTICLE = 20
+T = TypeVar("T")
+STEPS = (("add 1", 1), ("add 10", 10), ("add 100", 100))
+
+
+def pool_of(pools: dict[str, list[str]]) -> retrieval.Pool:
+    sentences = [s for language in sorted(pools) for s in pools[language]]
+    rng = np.random.default_rng(0)
+    e5 = normalize_rows(rng.normal(size=(len(sentences), 384)).astype(np.float32) + 2.0)
+    use = normalize_rows(rng.normal(size=(len(sentences), 512)).astype(np.float32) + 1.0)
+    return retrieval.Pool(sentences, e5, use)
+
+
+def measured(action: Callable[[], T]) -> tuple[T, tuple[float, float, float, float, float]]:
+    """``action()``, with its wall and CPU seconds and the RSS (MiB) before, after and at its peak."""
+    retrieval.settled_rss()
+    before = retrieval._status("VmRSS")
+    retrieval.reset_peak()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = action()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = retrieval._status("VmHWM")
+    after = retrieval.settled_rss()
+    return result, (wall, cpu, before, after, peak)
+
+
+def ask(index: SegmentedIndex, terms: list[str], query: np.ndarray) -> None:
+    lexical, _ = index.lexical_top(terms, 50)
+    semantic, _ = index.vector_top(query, 50)
+    candidates = np.array(list(dict.fromkeys([*semantic.tolist(), *lexical.tolist()])), dtype=np.int64)
+    index.fetch(candidates, terms)
+
+
+def run(n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Pool) -> list[tuple[str, ...]]:
+    retrieval.PER_ARTICLE = PER_ARTICLE
+    base_articles = n // PER_ARTICLE
+    spare = 1 + 10 + 100 + 1 + 400  # the adds, the edit's new text, and the stream's
+    corpus, parts = retrieval.synthetic_corpus((base_articles + spare) * PER_ARTICLE, pools, pool)
+
+    def batch(first: int, last: int) -> IndexBatch:
+        return batch_of(list(range(first, last)))
+
+    def batch_of(articles: list[int]) -> IndexBatch:
+        passages = [p for j in articles for p in corpus.passages[j * PER_ARTICLE : (j + 1) * PER_ARTICLE]]
+        rows = np.concatenate([np.arange(j * PER_ARTICLE, (j + 1) * PER_ARTICLE) for j in articles]) if articles else []
+        sub = Corpus(Path("s"), tuple(corpus.articles[j] for j in articles), PassageTable(passages), "s", {})
+        return retrieval.synthetic_batch(sub, parts[np.asarray(rows, dtype=np.int64)].reshape(-1, 4), pool)
+
+    backend = EmbeddedBackend(background=True)
+    index, (wall, cpu, before, after, peak) = measured(lambda: backend.build(batch(0, base_articles)))
+    size = index.nbytes / 2**20
+    rows = [("build", f"{wall:.2f}", f"{cpu:.2f}", f"{before:.0f}", f"{after:.0f}", f"{peak:.0f}", f"{size:.0f}")]
+    held = list(range(base_articles))
+    ids = [a.id for a in corpus.articles]
+    rng = np.random.default_rng(1)
+    vocabulary = [t for s in pool.sentences[:2000] for t in analyzer("en").terms(s)][:5000]
+    asked = [
+        ([str(t) for t in rng.choice(vocabulary, size=5)], pool.e5[int(rng.integers(len(pool.e5)))])
+        for _ in range(questions)
+    ]
+
+    def order() -> list[str]:
+        return [ids[j] for j in held]
+
+    next_article = base_articles
+    for label, count in STEPS:
+        delta_batch = batch(next_article, next_article + count)
+        held.extend(range(next_article, next_article + count))
+        next_article += count
+        delta = Delta(delta_batch, frozenset(), order())
+        index, (wall, cpu, before, after, peak) = measured(lambda d=delta, i=index: backend.apply(i, d))
+        size = index.nbytes / 2**20
+        rows.append((label, f"{wall:.3f}", f"{cpu:.3f}", f"{before:.0f}", f"{after:.0f}", f"{peak:.0f}", f"{size:.0f}"))
+    # Edit: article 0 takes the text of a spare article (same id), remove: article 1 leaves.
+    edited = batch(next_article, next_article + 1)
+    next_article += 1
+    edited = dataclasses.replace(
+        edited,
+        keys=tuple(f"{ids[0]}#{k.split('#')[1]}" for k in edited.keys),
+        articles=tuple(ids[0] for _ in edited.articles),
+    )
+    delta = Delta(edited, frozenset({ids[0]}), order())
+    index, figures = measured(lambda: backend.apply(index, delta))
+    rows.append(
+        ("edit 1", *(f"{x:.3f}" if i < 2 else f"{x:.0f}" for i, x in enumerate(figures)), f"{index.nbytes / 2**20:.0f}")
+    )
+    held.remove(1)
+    delta = Delta(batch(0, 0), frozenset({ids[1]}), order())
+    index, figures = measured(lambda: backend.apply(index, delta))
+    rows.append(
+        (
+            "remove 1",
+            *(f"{x:.3f}" if i < 2 else f"{x:.0f}" for i, x in enumerate(figures)),
+            f"{index.nbytes / 2**20:.0f}",
+        )
+    )
+    backend.wait()
+
+    def latencies(current: list[SegmentedIndex]) -> list[float]:
+        out = []
+        for terms, query in asked:
+            started = time.perf_counter()
+            ask(current[0], terms, query)
+            out.append(time.perf_counter() - started)
+        return out
+
+    current = [index]
+    quiet = latencies(current)
+    merges_before = len(backend.merges)
+    stop = threading.Event()
+    adds: list[float] = []
+
+    def stream() -> None:
+        nonlocal next_article
+        while not stop.is_set() and next_article < base_articles + spare:
+            delta_batch = batch(next_article, next_article + 1)
+            held.append(next_article)
+            next_article += 1
+            started = time.perf_counter()
+            current[0] = backend.apply(current[0], Delta(delta_batch, frozenset(), order()))
+            adds.append(time.perf_counter() - started)
+
+    adder = threading.Thread(target=stream)
+    adder.start()
+    busy = latencies(current)
+    stop.set()
+    adder.join()
+    backend.wait()
+    merges = backend.merges[merges_before:]
+    final = current[0]
+    rebuilt, figures = measured(lambda: EmbeddedBackend().build(batch_of(held)))
+
+    q = retrieval.percentiles
+    p50q, p99q = q(quiet)
+    p50b, p99b = q(busy)
+    p50a, p99a = q(adds) if adds else (0.0, 0.0)
+    rows.append(
+        (
+            "rebuild",
+            *(f"{x:.2f}" if i < 2 else f"{x:.0f}" for i, x in enumerate(figures)),
+            f"{rebuilt.nbytes / 2**20:.0f}",
+        )
+    )
+    summary = (
+        f"  questions (index part) quiet p50 {p50q:.1f} ms p99 {p99q:.1f} ms; during {len(adds)} one-article adds "
+        f"p50 {p50b:.1f} ms p99 {p99b:.1f} ms (adds p50 {p50a:.0f} ms p99 {p99a:.0f} ms); merges {len(merges)}"
+        f" taking {sum(merges):.2f} s (longest {max(merges, default=0):.2f} s); segments now {len(final.segments)}"
+    )
+    return [*rows, (summary,)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    pools = retrieval.sentences_by_language()
+    pool = pool_of(pools)
+    print(f"growth bench, {dt.date.today().isoformat()}, embedded backend (int8), embedding excluded")
+    header = ("step", "wall s", "cpu s", "RSS before MiB", "RSS after MiB", "RSS peak MiB", "index MiB")
+    for n in args.passages:
+        found = run(n, args.questions, pools, pool)
+        table_rows = [r for r in found if len(r) > 1]
+        print(f"\n{n:,} passages")
+        print(retrieval.table([header, *table_rows]))
+        for r in found:
+            if len(r) == 1:
+                print(r[0])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
