@@ -555,7 +555,8 @@ def _batch(
 
     texts = [docs[j][1].text for j in embedded_docs] + sentence_texts
     echo_texts = sentence_texts + translated_texts
-    retrieval = EmbeddingCache(cache_dir, embedder.name, bundle.vectors_for(embedder.name))
+    journal = only is not None  # a change reads and appends to the journal only, never the whole file
+    retrieval = EmbeddingCache(cache_dir, embedder.name, bundle.vectors_for(embedder.name), journal=journal)
     if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
         caches = [retrieval]
         note = retrieval.rebuilt_reason  # read before embedding: writing the cache back clears it
@@ -563,7 +564,7 @@ def _batch(
         vectors = both[: len(texts)]
         echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
     else:
-        alignment = EmbeddingCache(cache_dir, aligner.name, bundle.vectors_for(aligner.name))
+        alignment = EmbeddingCache(cache_dir, aligner.name, bundle.vectors_for(aligner.name), journal=journal)
         caches = [retrieval, alignment]
         note = retrieval.rebuilt_reason or alignment.rebuilt_reason
         requests = [Request(retrieval, texts, embedder.embed), Request(alignment, echo_texts, aligner.embed)]
