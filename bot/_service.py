@@ -225,7 +225,11 @@ class AnswerService:
             reports: list[ReloadReport] = []
             try:
                 add_article(
-                    self.corpus_dir, prepared, self.translation, use=lambda c: reports.append(self._swap(c, started))
+                    self.corpus_dir,
+                    prepared,
+                    self.translation,
+                    use=lambda c: reports.append(self._swap(c, started)),
+                    previous=current.corpus,
                 )
             except FileExistsError:
                 message = f"the corpus has a file {prepared.article.id}.md that is not loaded yet; /reload first"
@@ -255,7 +259,13 @@ class AnswerService:
             if not kept:
                 return BatchReport((), tuple(skipped), None)
             reports: list[ReloadReport] = []
-            add_articles(self.corpus_dir, kept, self.translation, use=lambda c: reports.append(self._swap(c, started)))
+            add_articles(
+                self.corpus_dir,
+                kept,
+                self.translation,
+                use=lambda c: reports.append(self._swap(c, started)),
+                previous=corpus,
+            )
             return BatchReport(tuple(kept), tuple(skipped), reports[0])
 
     def remove_article(self, article_id: str) -> RemoveReport:

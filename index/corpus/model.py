@@ -197,6 +197,51 @@ class PassageTable(Sequence[Passage]):
             handle.flush()
             self._text = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
+    @classmethod
+    def spliced(cls, pieces: Sequence[tuple[PassageTable, int, int] | Sequence[Passage]]) -> PassageTable:
+        """A table of the given pieces in order: rows ``first:last`` of an existing table (copied as stored,
+        no passage made), or new passages. What a change to a large corpus costs: its own passages, and
+        copying the others' arrays and texts, never making them again."""
+        table = cls(())
+        languages: dict[str, int] = {}
+        methods: dict[str | None, int] = {}
+        articles: dict[int, int] = {}
+        text = bytearray()
+        for piece in pieces:
+            source = piece[0] if isinstance(piece, tuple) else PassageTable(piece)  # type: ignore[arg-type]
+            first, last = (piece[1], piece[2]) if isinstance(piece, tuple) else (0, len(source))  # type: ignore[misc]
+            if first >= last:
+                continue
+            lang_code = np.array([languages.setdefault(x, len(languages)) for x in source._languages] or [0])
+            method_code = np.array([methods.setdefault(x, len(methods)) for x in source._methods] or [0])
+            own = np.frombuffer(source._article, dtype=np.int32)[first:last]
+            for ordinal in np.unique(own).tolist():
+                if id(source._articles[ordinal]) not in articles:
+                    articles[id(source._articles[ordinal])] = len(table._articles)
+                    table._articles.append(source._articles[ordinal])
+            remap = np.array([articles.get(id(a), -1) for a in source._articles] or [0], dtype=np.int32)
+            table._article.frombytes(remap[own].astype(np.int32).tobytes())
+            table._position.frombytes(np.frombuffer(source._position, dtype=np.int32)[first:last].tobytes())
+            r0, r1 = source._first[first], source._first[last]
+            base = table._first[-1]
+            firsts = np.frombuffer(source._first, dtype=np.int64)[first + 1 : last + 1] - r0 + base
+            table._first.frombytes(firsts.astype(np.int64).tobytes())
+            table._language.frombytes(
+                lang_code[np.frombuffer(source._language, dtype=np.uint8)[r0:r1]].astype(np.uint8).tobytes()
+            )
+            table._method.frombytes(
+                method_code[np.frombuffer(source._method, dtype=np.uint8)[r0:r1]].astype(np.uint8).tobytes()
+            )
+            table._headed.frombytes(bytes(source._headed[r0:r1]))
+            c0, c1 = source._cuts[2 * r0], source._cuts[2 * r1]
+            cuts = np.frombuffer(source._cuts, dtype=np.int64)[2 * r0 + 1 : 2 * r1 + 1] - c0 + len(text)
+            table._cuts.frombytes(cuts.astype(np.int64).tobytes())
+            text += source._text[c0:c1]
+        table._text = bytes(text)
+        table._languages = tuple(languages)
+        table._methods = tuple(methods)
+        return table
+
     def article_of(self, index: int) -> Article:
         """Passage ``index``'s article, without making the passage."""
         return self._articles[self._article[index]]
@@ -204,6 +249,11 @@ class PassageTable(Sequence[Passage]):
     def languages(self) -> set[str]:
         """Every language some passage can be read in."""
         return {self._languages[code] for code in set(self._language)}
+
+    def article_starts(self) -> np.ndarray:
+        """Where each article's passages begin (passages are stored article after article), and the end."""
+        counts = np.bincount(self.article_ordinals(), minlength=len(self._articles))
+        return np.r_[0, np.cumsum(counts)].astype(np.int64)
 
     def article_ordinals(self) -> np.ndarray:
         """Per passage, its article's place among the articles the table met, in order (first met is 0)."""
@@ -239,6 +289,9 @@ class Corpus:
     digest: str
     """A hash of every file's bytes, so caches can tell when the corpus changed."""
     article_digests: Mapping[str, str]
+    stamps: Mapping[str, tuple[int, int, str]] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    """Per file (path relative to the root): its modification time (ns), size and SHA-256, as read; a later
+    load given this corpus re-reads only the files whose time or size differ."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.passages, PassageTable):
