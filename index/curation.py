@@ -11,6 +11,7 @@ exactly the same thing.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 from .corpus.loader import load_corpus
 from .corpus.model import Corpus
 from .corpus.problems import CorpusError
+from .corpus.retention import archive, expired
 from .corpus.store import Removal, discard_article, remove_article, save_article, set_aside
 from .intake.upload import PreparedArticle
 from .translation.fill import FillReport, fill_gaps
@@ -177,6 +179,23 @@ def take_out_article(
         if use is not None:
             use(change)
         return change, removal
+
+
+def retire_expired(
+    corpus: Corpus, keep_days: int, *, today: dt.date | None = None, use: Callable[[Change], object] | None = None
+) -> tuple[Change, tuple[str, ...]] | None:
+    """Archive the articles published more than ``keep_days`` ago, load what is left and ``use`` it;
+    None when none has expired. On any failure the files are put back."""
+    ids = expired(corpus, keep_days, today or dt.datetime.now(dt.UTC).date())
+    if not ids:
+        return None
+    moved = archive(corpus, ids)
+    with _undo_on_failure(moved.restore_files):
+        change = Change(load_corpus(corpus.root, previous=corpus), None)
+        if use is not None:
+            use(change)
+    log.info("retention: archived %d article(s) published more than %d days ago", len(ids), keep_days)
+    return change, tuple(ids)
 
 
 @contextmanager
