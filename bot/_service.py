@@ -213,7 +213,7 @@ class AnswerService:
             started = time.perf_counter()
             with _reporting(self.progress, "translating the corpus") as reporter:
                 change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
-            report = self._swap(change, started)
+            report = self._swap(change, started, whole=True)
             self._retire_locked()
             return report
 
@@ -318,8 +318,12 @@ class AnswerService:
             counted = self._untranslated = (corpus, untranslated_passages(corpus, self.languages))
         return counted[1]
 
-    def _swap(self, change: Change, started: float) -> ReloadReport:
-        """Index ``change.corpus`` beside the current index, then make it current; lock held."""
+    def _swap(self, change: Change, started: float, *, whole: bool = False) -> ReloadReport:
+        """Index ``change.corpus`` beside the current index, then make it current; lock held.
+
+        A change (an add, a feed poll, a removal) is indexed at its own cost, from the current engine;
+        ``whole`` (``/reload``, the repair path) reads, analyses and indexes everything again.
+        """
         old = self._engine
         corpus = change.corpus
         with _reporting(self.progress, "embedding the corpus") as reporter:
@@ -331,7 +335,7 @@ class AnswerService:
                 detector=old.detector,
                 settings=old.settings,
                 backend=old.backend,
-                previous=old,
+                previous=None if whole else old,
                 progress=reporter,
             )
         before, after = old.corpus.article_digests, corpus.article_digests

@@ -31,7 +31,7 @@ from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
 from .analysis import analyzer
 from .answer import Answer, Corroboration, Result, Span
-from .backend import Alignment, Backend, Candidates, Delta, IndexBatch, SearchIndex
+from .backend import Alignment, Backend, Candidates, Delta, DeltaRefused, IndexBatch, SearchIndex
 from .bundle import Bundle, shipped_bundle
 from .cache import EmbeddingCache, Progress, Request, embed_all
 from .embedded import EmbeddedBackend
@@ -134,9 +134,13 @@ class Engine:
             and corpus.articles
             and previous.corpus.articles
         ):
-            engine = cls._changed(previous, corpus, cache_dir, bundle, progress, gate)
-            engine.stats = replace(engine.stats, seconds=time.perf_counter() - started)
-            return engine
+            try:
+                engine = cls._changed(previous, corpus, cache_dir, bundle, progress, gate)
+            except DeltaRefused as refused:  # not the backend's latest index: the whole batch it is
+                log.info("index updated whole rather than by a delta: %s", refused)
+            else:
+                engine.stats = replace(engine.stats, seconds=time.perf_counter() - started)
+                return engine
         batch, stats = _batch(corpus, embedder, aligner, settings, cache_dir, bundle, progress)
         if previous is not None and previous.backend is backend:
             before, after = previous.corpus.article_digests, corpus.article_digests
