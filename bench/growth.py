@@ -31,10 +31,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import hashlib
+import random
+import shutil
+import statistics
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -43,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import retrieval
 
-from index import Corpus
+from index import SUPPORTED, Corpus, Engine, LanguageDetector, load_corpus
 from index.corpus.model import PassageTable
 from index.search.analysis import analyzer
 from index.search.backend import Delta, IndexBatch
@@ -201,10 +206,115 @@ def run(n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Poo
     return [*rows, (summary,)]
 
 
+class StandIn:
+    """A stand-in encoder: a unit vector drawn from each text's hash (384 dimensions, as e5-small), timed apart.
+
+    So the engine's own per-change work is measured, and the embedding (which depends on the encoder
+    and the machine, not on this code) is reported beside it.
+    """
+
+    name = "growth-bench-stand-in"
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.seconds = 0.0
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            out[row] = np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        self.seconds += time.perf_counter() - started
+        self.texts += len(texts)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def write_article(root: Path, number: int, pools: dict[str, list[str]], rng: random.Random, tag: str = "") -> str:
+    """A synthetic article of PER_ARTICLE passages on disk, as retrieval.py composes passages; its id."""
+    language = SUPPORTED[number % len(SUPPORTED)]
+    article_id = f"synthetic-{number:07d}"
+    paragraphs = [
+        " ".join(rng.sample(pools[language], rng.randint(2, 4))) + f" {rng.choice(retrieval.NAMES).split()[0]} {tag}"
+        for _ in range(PER_ARTICLE)
+    ]
+    front = (
+        f'---\nid: {article_id}\ntitle: "Synthetic report {number}"\nsource: "Source {number % 50}"\nurl: ""\n'
+        f"published: 2024-08-13\nlanguage: {language}\n---\n"
+    )
+    (root / "articles" / f"{article_id}.md").write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return article_id
+
+
+def engine_run(n: int, pools: dict[str, list[str]], adds: int = 7) -> list[tuple[str, ...]]:
+    """The whole engine on a corpus on disk: a first build, adds of one article (each re-reading only what
+    changed), an edit, a removal, and a full rebuild; embedding timed apart."""
+    scratch = Path(tempfile.mkdtemp(prefix="growth-"))
+    try:
+        root, cache = scratch / "corpus", scratch / "cache"
+        (root / "articles").mkdir(parents=True)
+        rng = random.Random(1)
+        articles = n // PER_ARTICLE
+        for number in range(articles):
+            write_article(root, number, pools, rng)
+        encoder = StandIn()
+        detector = LanguageDetector()
+        backend = EmbeddedBackend()
+        rows = []
+
+        def step(label: str, action: Callable[[], Engine]) -> Engine:
+            encoder.seconds = 0.0
+            engine, (wall, cpu, before, after, peak) = measured(action)
+            size = engine.index.nbytes / 2**20 if hasattr(engine.index, "nbytes") else 0.0
+            rows.append((label, f"{wall:.3f}", f"{cpu:.3f}", f"{encoder.seconds:.3f}", f"{before:.0f}", f"{after:.0f}",
+                         f"{peak:.0f}", f"{size:.0f}"))  # fmt: skip
+            return engine
+
+        def first() -> Engine:
+            return Engine.build(
+                load_corpus(root), cache_dir=cache, embedder=encoder, detector=detector, backend=backend
+            )
+
+        engine = step("first build", first)
+        walls = []
+        for i in range(adds):
+            write_article(root, articles + i, pools, rng)
+
+            def add(previous: Engine = engine) -> Engine:
+                corpus = load_corpus(root, previous=previous.corpus)
+                return Engine.build(corpus, cache_dir=cache, embedder=encoder, detector=detector, backend=backend,
+                                    previous=previous)  # fmt: skip
+
+            engine = step(f"add 1 ({i + 1})", add)
+            walls.append(float(rows[-1][1]) - float(rows[-1][3]))
+        write_article(root, 3, pools, rng, tag="edited")
+        engine = step("edit 1", lambda previous=engine: Engine.build(
+            load_corpus(root, previous=previous.corpus), cache_dir=cache, embedder=encoder, detector=detector,
+            backend=backend, previous=previous))  # fmt: skip
+        (root / "articles" / "synthetic-0000005.md").unlink()
+        engine = step("remove 1", lambda previous=engine: Engine.build(
+            load_corpus(root, previous=previous.corpus), cache_dir=cache, embedder=encoder, detector=detector,
+            backend=backend, previous=previous))  # fmt: skip
+        backend.wait()
+        del engine
+        step("full rebuild", lambda: Engine.build(load_corpus(root), cache_dir=cache, embedder=encoder,
+                                                  detector=detector, backend=EmbeddedBackend()))  # fmt: skip
+        rows.append((f"  add 1 article, p50 over {adds}: {statistics.median(walls):.3f} s wall (embedding apart)",))
+        return rows
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--engine-passages", type=int, nargs="*", default=[10_000, 100_000])
     args = parser.parse_args()
     pools = retrieval.sentences_by_language()
     pool = pool_of(pools)
@@ -215,6 +325,14 @@ def main() -> int:
         table_rows = [r for r in found if len(r) > 1]
         print(f"\n{n:,} passages")
         print(retrieval.table([header, *table_rows]))
+        for r in found:
+            if len(r) == 1:
+                print(r[0])
+    header = ("step", "wall s", "cpu s", "embedding s", "RSS before MiB", "RSS after MiB", "RSS peak MiB", "index MiB")
+    for n in args.engine_passages:
+        found = engine_run(n, pools)
+        print(f"\nthe whole engine, {n:,} passages on disk (a stand-in encoder; embedding timed apart)")
+        print(retrieval.table([header, *[r for r in found if len(r) > 1]]))
         for r in found:
             if len(r) == 1:
                 print(r[0])
