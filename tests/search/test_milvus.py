@@ -454,6 +454,31 @@ def test_a_half_done_update_is_never_reused(lite: LiteServer) -> None:
         backend.close()
 
 
+def test_a_delta_killed_halfway_is_never_reused_and_a_whole_one_is(lite: LiteServer) -> None:
+    """A delta that dies between its writes leaves a pair no corpus matches (the next start rebuilds); one that
+    completes leaves the pair a restart over the new corpus reuses, as a full build's."""
+    backend = MilvusBackend(lite.uri, collection="delta_halfway", drop_delay=0)
+    try:
+        built = backend.build(make_batch())
+        failing = _Spy(backend.connection._connected())
+        backend.connection._client = failing
+        failing.fail_on = "delete"  # the delta dies after its upserts
+        changed = make_batch({"a2": ARTICLES["a2"]}, reseed={"a2": 9})
+        with pytest.raises(RuntimeError, match="injected"):
+            backend.apply(built, Delta(changed, frozenset({"a2"}), list(ARTICLES)))
+        backend.connection._client = failing._client
+        rebuilt = backend.build(make_batch())
+        assert rebuilt.name != built.name  # written afresh
+        applied = backend.apply(rebuilt, Delta(changed, frozenset({"a2"}), list(ARTICLES)))
+        restarted = MilvusBackend(lite.uri, collection="delta_halfway", drop_delay=0)
+        try:
+            assert restarted.build(make_batch(reseed={"a2": 9})).name == applied.name  # reused: they agree
+        finally:
+            restarted.close()
+    finally:
+        backend.close()
+
+
 def test_the_fingerprint_changes_with_anything_a_backend_stores() -> None:
     batch = make_batch()
     assert fingerprint(batch) == fingerprint(make_batch())
