@@ -211,3 +211,15 @@ def test_a_merge_under_a_stream_of_questions_changes_no_answer() -> None:
     assert merged >= 1 and asked[0] >= 50
     assert mismatches == []
     assert_same(index, built, 5)
+
+
+def test_questions_never_take_the_lock_a_merge_or_a_delta_holds() -> None:
+    corpus = {f"a{i:03d}": article(i) for i in range(6)}
+    backend = EmbeddedBackend("float32", background=False)
+    index = backend.build(batch_of(corpus, sorted(corpus)))
+    answered: list[int] = []
+    with backend._lock:  # what a merge's swap or a delta holds
+        asker = threading.Thread(target=lambda: answered.append(len(index.lexical_top(["t1", "t2"], 5)[0])))
+        asker.start()
+        asker.join(timeout=60)
+        assert not asker.is_alive() and answered
