@@ -501,20 +501,27 @@ class Engine:
         )
 
     def answers_from(
-        self, question: str, passages: Collection[int], *, language: str | None = None, hint: str | None = None
+        self,
+        question: str,
+        passages: Collection[int],
+        *,
+        language: str | None = None,
+        hint: str | None = None,
+        query: np.ndarray | None = None,
     ) -> Answer:
         """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
 
         The question is looked up as usual, so the gate weighs the best of ``passages`` against the
         rest of the corpus as it would any leader; the results are the given passages alone, and an
         older passage saying the same thing folds into them as corroboration. Following a question
-        asks this of the passages a change brought.
+        asks this of the passages a change brought; ``query``, the question's vector when the caller keeps
+        it (a followed question's is), saves embedding it again.
         """
         question = " ".join(question.split())
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         refused = Answer(question, answer_language, False, (), detection.detected)
-        evidence = self._looked_up(question, detection)
+        evidence = self._looked_up(question, detection, query)
         wanted = np.isin(evidence.passages, np.fromiter(passages, np.int64)) if evidence is not None else None
         if evidence is None or wanted is None or not wanted.any():
             return refused
