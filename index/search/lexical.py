@@ -132,13 +132,15 @@ class LexicalIndex:
         """One index of ``size`` documents from the ``parts``: each index with, per document, its new number
         (-1 to leave it out). Postings are carried over (nothing is analysed again): a merge costs its postings.
         """
-        vocabulary = Vocabulary({t for part, _ in parts for t in part.vocabulary.terms()})
+        terms_of = [part.vocabulary.terms() for part, _ in parts]
+        vocabulary = Vocabulary({t for terms in terms_of for t in terms})
+        number = {term: i for i, term in enumerate(vocabulary.terms())}
         length = np.ones(size, dtype=np.int32)
         keys_all, counts_all = [], []
         width = max(size, 1)
-        for part, renumber in parts:
+        for (part, renumber), terms in zip(parts, terms_of, strict=True):
             renumber = np.asarray(renumber, dtype=np.int64)
-            rank = np.array([vocabulary.get(t) for t in part.vocabulary.terms()], dtype=np.int64)
+            rank = np.array([number[t] for t in terms], dtype=np.int64)
             term_of = np.repeat(rank, np.diff(part._indptr))
             new = renumber[part._docs.astype(np.int64)]
             kept = new >= 0

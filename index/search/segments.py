@@ -33,12 +33,14 @@ from .vectors import top_k
 class MergePolicy:
     """Size-tiered: segments in one tier (sizes within a factor of ``factor``) merge when ``factor`` of them pile up.
 
-    The base sits in the highest tier and is merged into only when enough added segments reach its size; the
-    smallest tier starts at ``floor`` passages, so a stream of one-article segments merges every ``factor`` adds.
+    A merge's result lands in the next tier up, so each passage is copied about log_factor(size / floor)
+    times over its life, not once per merge. The base sits in the highest tier and is merged into only
+    when ``factor`` added segments of its tier have piled up; one-article segments (a feed's articles
+    have some twenty passages) are the smallest tier, so a stream of adds merges every ``factor`` adds.
     """
 
     factor: int = 8
-    floor: int = 64
+    floor: int = 16
 
     def tier(self, size: int) -> int:
         return int(math.log(max(size, self.floor) / self.floor, self.factor))
