@@ -130,14 +130,10 @@ class Answer:
         return detected if detected is not None and detected not in SUPPORTED else None
 
     def to_json(self) -> dict[str, Any]:
-        return (
-            {
-                "question": self.question,
-                "language": self.language,
-                "answered": self.answered,
-                "confidence": self.confidence,
-                "results": [r.to_json() for r in self.results],
-            }
-            | ({"unavailable": True} if self.unavailable else {})
-            | ({"read_as": self.read_as} if self.read_as else {})
-        )
+        return {
+            "question": self.question,
+            "language": self.language,
+            "answered": self.answered,
+            "confidence": self.confidence,
+            "results": [r.to_json() for r in self.results],
+        } | ({"unavailable": True} if self.unavailable else {}) | ({"read_as": self.read_as} if self.read_as else {})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 
 import numpy as np
 
@@ -71,7 +72,9 @@ class EmbeddedBackend:
             self._latest = index
         return index
 
-    def update(self, batch: IndexBatch, *, changed: object = (), removed: object = ()) -> SegmentedIndex:
+    def update(
+        self, batch: IndexBatch, *, changed: Collection[str] = (), removed: Collection[str] = ()
+    ) -> SegmentedIndex:
         """A whole batch: built anew (:meth:`apply` is how a change costs only what changed)."""
         return self.build(batch)
 
