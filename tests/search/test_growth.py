@@ -152,3 +152,19 @@ def test_an_add_embeds_and_analyses_only_what_it_brings(
     # What it brings answers: its own first sentence finds it.
     found = engine.ask(added[0].text.split(". ")[0], k=10).results
     assert any(r.article_id == "b00" for r in [*found, *[c for r in found for c in r.also_reported_by]])
+
+
+def test_a_start_says_in_one_line_that_the_index_and_the_corpus_on_disk_agree(
+    tmp_path: Path, detector_: LanguageDetector, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a kill (mid-add, mid-merge) the next start indexes what the disk holds, and says so once."""
+    for i in range(3):
+        write(tmp_path, f"a{i:02d}", i)
+    (tmp_path / "articles" / ".a09.md.1234.tmp").write_text("half-written, never renamed into place")
+    caplog.set_level("INFO", logger="index.search.engine")
+    corpus = load_corpus(tmp_path)
+    Engine.build(corpus, embedder=HashingEmbedder(), detector=detector_, bundle=EMPTY)
+    said = [r.getMessage() for r in caplog.records if "as the corpus on disk holds them" in r.getMessage()]
+    assert said == [
+        f"index built whole on embedded: 3 articles, {len(corpus.passages)} passages, as the corpus on disk holds them"
+    ]
