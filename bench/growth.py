@@ -88,7 +88,9 @@ def ask(index: SegmentedIndex, terms: list[str], query: np.ndarray) -> None:
     index.fetch(candidates, terms)
 
 
-def run(n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Pool) -> list[tuple[str, ...]]:
+def run(
+    n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Pool, pace: float = 0.0
+) -> list[tuple[str, ...]]:
     retrieval.PER_ARTICLE = PER_ARTICLE
     base_articles = n // PER_ARTICLE
     spare = 1 + 10 + 100 + 1 + 400  # the adds, the edit's new text, and the stream's
@@ -176,6 +178,8 @@ def run(n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Poo
             started = time.perf_counter()
             current[0] = backend.apply(current[0], Delta(delta_batch, frozenset(), order()))
             adds.append(time.perf_counter() - started)
+            if pace:  # a feed's pace rather than back to back
+                stop.wait(max(0.0, pace - (time.perf_counter() - started)))
 
     adder = threading.Thread(target=stream)
     adder.start()
@@ -200,6 +204,7 @@ def run(n: int, questions: int, pools: dict[str, list[str]], pool: retrieval.Poo
     )
     summary = (
         f"  questions (index part) quiet p50 {p50q:.1f} ms p99 {p99q:.1f} ms; during {len(adds)} one-article adds "
+        f"({f'one every {pace:g} s' if pace else 'back to back'}) "
         f"p50 {p50b:.1f} ms p99 {p99b:.1f} ms (adds p50 {p50a:.0f} ms p99 {p99a:.0f} ms); merges {len(merges)}"
         f" taking {sum(merges):.2f} s (longest {max(merges, default=0):.2f} s); segments now {len(final.segments)}"
     )
@@ -314,6 +319,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument(
+        "--pace", type=float, default=0.0, help="seconds from one streamed add to the next (0: back to back)"
+    )
     parser.add_argument("--engine-passages", type=int, nargs="*", default=[10_000, 100_000])
     args = parser.parse_args()
     pools = retrieval.sentences_by_language()
@@ -321,7 +329,7 @@ def main() -> int:
     print(f"growth bench, {dt.date.today().isoformat()}, embedded backend (int8), embedding excluded")
     header = ("step", "wall s", "cpu s", "RSS before MiB", "RSS after MiB", "RSS peak MiB", "index MiB")
     for n in args.passages:
-        found = run(n, args.questions, pools, pool)
+        found = run(n, args.questions, pools, pool, args.pace)
         table_rows = [r for r in found if len(r) > 1]
         print(f"\n{n:,} passages")
         print(retrieval.table([header, *table_rows]))
