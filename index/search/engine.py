@@ -229,8 +229,10 @@ class Engine:
         centroids = np.zeros((len(ids), dimension), dtype=np.float32)
         kept = [j for j, article in enumerate(ids) if article not in fresh]
         if kept:
-            old_first = [int(old_starts[old_row[ids[j]]]) for j in kept]
-            centroids[kept] = previous.centroids[previous.passage_article[old_first]]
+            rows = previous.passage_article[np.array([int(old_starts[old_row[ids[j]]]) for j in kept], dtype=np.int64)]
+            places = np.array(kept, dtype=np.int64)
+            for a in range(0, len(places), 4096):  # a block at a time: no second copy of every centroid at once
+                centroids[places[a : a + 4096]] = previous.centroids[rows[a : a + 4096]]
         if fresh_rows:
             batch_article = np.repeat(np.arange(len(fresh_rows)), np.diff(starts)[fresh_rows])
             made = _centroids(batch.sentence_vectors, batch_article[owners], len(fresh_rows))
