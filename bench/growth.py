@@ -317,7 +317,7 @@ def engine_run(n: int, pools: dict[str, list[str]], adds: int = 7) -> list[tuple
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--passages", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument(
         "--pace", type=float, default=0.0, help="seconds from one streamed add to the next (0: back to back)"

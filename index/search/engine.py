@@ -37,7 +37,7 @@ from .cache import EmbeddingCache, Progress, Request, embed_all
 from .embedded import EmbeddedBackend
 from .evidence import Evidence, fused_scores, residual_cosines
 from .gate import Background, GateModel, Null, probe_questions, raw_features
-from .growth import LanguageSums, article_starts, combined, mix_moved, readable_counts
+from .growth import LanguageSums, SharedRows, article_starts, combined, mix_moved, readable_counts
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
@@ -92,6 +92,8 @@ class Engine:
     """The background's running sums (per language, every original sentence), so a change updates it."""
     readable_counts: dict[str, int] = field(default_factory=dict)
     """Per language, how many passages can be read in it (``readable_share`` times the passages)."""
+    centroid_rows: SharedRows | None = None
+    """The buffer ``centroids`` is a view of, shared with the engines made from this one by a change."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -223,20 +225,21 @@ class Engine:
         sums = sums.changed(batch.sentence_vectors, batch.sentence_echoes, languages.astype(str), 1)
         counts = combined(previous.readable_counts, readable_counts(passages), readable_counts(gone_passages, -1))
 
-        # Centroids, one row per article in corpus order: kept for articles unchanged, made for fresh ones.
-        passage_article = np.repeat(np.arange(len(ids)), np.diff(starts)).astype(np.int64)
-        dimension = previous.centroids.shape[1] if previous.centroids.ndim == 2 else batch.sentence_vectors.shape[1]
-        centroids = np.zeros((len(ids), dimension), dtype=np.float32)
+        # Centroids: the previous engine's rows are shared (they never change); fresh articles' are appended.
+        shared = previous.centroid_rows or SharedRows(previous.centroids)
+        article_rows = np.zeros(len(ids), dtype=np.int64)
         kept = [j for j, article in enumerate(ids) if article not in fresh]
         if kept:
-            rows = previous.passage_article[np.array([int(old_starts[old_row[ids[j]]]) for j in kept], dtype=np.int64)]
-            places = np.array(kept, dtype=np.int64)
-            for a in range(0, len(places), 4096):  # a block at a time: no second copy of every centroid at once
-                centroids[places[a : a + 4096]] = previous.centroids[rows[a : a + 4096]]
+            firsts = np.array([int(old_starts[old_row[ids[j]]]) for j in kept], dtype=np.int64)
+            article_rows[np.array(kept, dtype=np.int64)] = previous.passage_article[firsts]
+        made = np.zeros((0, shared.buffer.shape[1]), dtype=np.float32)
         if fresh_rows:
             batch_article = np.repeat(np.arange(len(fresh_rows)), np.diff(starts)[fresh_rows])
             made = _centroids(batch.sentence_vectors, batch_article[owners], len(fresh_rows))
-            centroids[fresh_rows] = made
+        shared, first = shared.appended(made)
+        article_rows[np.array(fresh_rows, dtype=np.int64)] = first + np.arange(len(fresh_rows))
+        passage_article = np.repeat(article_rows, np.diff(starts)).astype(np.int64)
+        centroids = shared.buffer[: first + len(fresh_rows)]
 
         engine = cls(
             corpus=corpus,
@@ -255,6 +258,7 @@ class Engine:
             stats=stats,
             sums=sums,
             readable_counts=counts,
+            centroid_rows=shared,
         )
         if previous.null is None or mix_moved(previous.sums.counts, sums.counts, MIX_MOVED):
             engine.null = engine.probe_null(cache_dir, bundle)
@@ -282,6 +286,9 @@ class Engine:
         passage_article = passage_article.astype(np.int64).reshape(-1)
         sums = LanguageSums().changed(batch.sentence_vectors, batch.sentence_echoes, languages, 1)
         counts = readable_counts(passages)
+        articles = int(passage_article.max(initial=-1)) + 1
+        # Room after the rows for the articles later changes add (see SharedRows).
+        shared = SharedRows(_centroids(batch.sentence_vectors, passage_article[owners], articles))
         return cls(
             corpus=corpus,
             embedder=embedder,
@@ -292,13 +299,12 @@ class Engine:
             index=index,
             background=sums.background(),
             readable_share={language: count / len(passages) for language, count in counts.items()},
-            centroids=_centroids(
-                batch.sentence_vectors, passage_article[owners], int(passage_article.max(initial=-1)) + 1
-            ),
+            centroids=shared.buffer[: shared.used],
             passage_article=passage_article,
             gate=gate,
             sums=sums,
             readable_counts=counts,
+            centroid_rows=shared,
         )
 
     def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:

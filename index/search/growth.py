@@ -10,6 +10,7 @@ passage table without making a passage.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,36 @@ class LanguageSums:
             {lang: (self.vectors[lang] / n).astype(np.float32)[None, :] for lang, n in self.counts.items()},
             {lang: (self.echoes[lang] / n).astype(np.float32)[None, :] for lang, n in self.counts.items()},
         )
+
+
+class SharedRows:
+    """Rows (article centroids) that engines built one from another share: a change appends its own.
+
+    An engine sees the rows up to its own count, which never change afterwards, so the next engine's
+    rows go after them in the same buffer (a bigger one, copied once, when it is full) and nothing
+    the size of every article is copied per change. Rows of articles removed or edited since stay
+    until the next full build.
+    """
+
+    def __init__(self, rows: np.ndarray, headroom: float = 0.25) -> None:
+        rows = np.asarray(rows, dtype=np.float32)
+        self.buffer = np.zeros(
+            (int(len(rows) * (1 + headroom)) + 64, rows.shape[1] if rows.ndim == 2 else 0), np.float32
+        )
+        self.buffer[: len(rows)] = rows
+        self.used = len(rows)
+        self._lock = threading.Lock()
+
+    def appended(self, rows: np.ndarray) -> tuple[SharedRows, int]:
+        """Where ``rows`` now start, and the rows object holding them (this one, or a bigger copy when full)."""
+        with self._lock:
+            if self.used + len(rows) <= len(self.buffer) and (not len(rows) or rows.shape[1] == self.buffer.shape[1]):
+                start = self.used
+                self.buffer[start : start + len(rows)] = rows
+                self.used += len(rows)
+                return self, start
+            grown = SharedRows(np.vstack([self.buffer[: self.used], rows]) if self.used else rows, headroom=1.0)
+            return grown, self.used if self.used else 0
 
 
 def readable_counts(passages: list[Passage] | PassageTable | tuple[Passage, ...], sign: int = 1) -> dict[str, int]:

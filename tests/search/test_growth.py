@@ -23,6 +23,7 @@ from index.languages import LanguageDetector
 from index.search import analysis
 from index.search.bundle import EMPTY
 from index.search.embedded import EmbeddedBackend
+from index.search.growth import SharedRows
 
 from ..conftest import HashingEmbedder
 
@@ -168,3 +169,15 @@ def test_a_start_says_in_one_line_that_the_index_and_the_corpus_on_disk_agree(
     assert said == [
         f"index built whole on embedded: 3 articles, {len(corpus.passages)} passages, as the corpus on disk holds them"
     ]
+
+
+def test_engines_made_one_from_another_share_centroid_rows_and_never_overwrite_them() -> None:
+    shared = SharedRows(np.ones((3, 2), np.float32))
+    same, at = shared.appended(np.full((2, 2), 2.0, np.float32))
+    assert same is shared and at == 3
+    _, later = shared.appended(np.full((1, 2), 3.0, np.float32))  # a second engine made from the same one
+    assert later == 5
+    np.testing.assert_array_equal(shared.buffer[:6], [[1, 1]] * 3 + [[2, 2]] * 2 + [[3, 3]])
+    grown, start = shared.appended(np.zeros((200, 2), np.float32))
+    assert grown is not shared and start == 6 and shared.used == 6  # full: a bigger copy; the old one untouched
+    np.testing.assert_array_equal(grown.buffer[:6], shared.buffer[:6])
