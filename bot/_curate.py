@@ -32,7 +32,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import FileSizeLimit, MessageLimit, ParseMode
+from telegram.constants import FileSizeLimit, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
@@ -44,10 +44,11 @@ from index.intake.link import fetch_upload
 from ._admin import alert_lines, problem_list, refuse_unless_admin, translation_lines
 from ._compose import escape, passage_preview, shorten
 from ._feeds import fetcher_of
+from ._fit import SOURCE_LENGTH, clip, visible_units
 from ._i18n import Strings
 from ._memory import parse_remove, remove_data
 from ._runtime import Runtime, interface_strings, runtime
-from ._send import NO_PREVIEW, reply_html, with_retries
+from ._send import edit_html, reply_html, with_retries
 from ._service import AddReport
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,8 @@ def added_text(report: AddReport, s: Strings) -> str:
     def text(passage_lines: list[str]) -> str:
         body = s(
             "upload_added",
-            title=escape(article.title),
-            source=escape(article.source),
+            title=escape(clip(article.title)),
+            source=escape(clip(article.source, SOURCE_LENGTH)),
             date=article.published.isoformat(),
             language=escape(language),
             id=escape(article.id),
@@ -142,7 +143,7 @@ def added_text(report: AddReport, s: Strings) -> str:
 
     every = [_passage_line(i, p, s) for i, p in enumerate(report.prepared.passages, 1)]
     lines, shown = every, len(every)
-    while len(text(lines)) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
+    while visible_units(text(lines)) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
         shown -= 1
         lines = [*every[:shown], s("upload_more_passages", count=len(every) - shown)]
     return text(lines)
@@ -254,8 +255,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     passages = sum(1 for p in rt.service.engine.corpus.passages if p.article.id == article.id)
     text = s(
         "remove_confirm",
-        title=escape(article.title),
-        source=escape(article.source),
+        title=escape(clip(article.title)),
+        source=escape(clip(article.source, SOURCE_LENGTH)),
         date=article.published.isoformat(),
         passages=passages,
     )
@@ -315,10 +316,7 @@ async def on_remove_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def _edit(message: MaybeInaccessibleMessage | None, text: str) -> None:
     """Replace the confirmation message (and its buttons) with the outcome."""
     if isinstance(message, Message):
-        await with_retries(
-            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW),
-            "editing a removal message",
-        )
+        await edit_html(message, text)
 
 
 async def translate_gaps_in_background(rt: Runtime) -> None:

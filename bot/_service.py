@@ -48,6 +48,7 @@ from index import (
 from index.corpus.retention import archived
 from index.curation import add_articles, retire_expired
 from index.intake.address import address_key, corpus_addresses
+from index.intake.upload import CAPTION, FieldSyntax
 from index.search.backend import Backend, BackendUnavailable
 
 from ._backends import open_backend
@@ -217,8 +218,12 @@ class AnswerService:
             self._retire_locked()
             return report
 
-    def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
-        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
+    def add_article(
+        self, upload: Upload, fields: Mapping[str, str] | None = None, *, syntax: FieldSyntax = CAPTION
+    ) -> AddReport:
+        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved.
+
+        ``syntax``: how its problems tell the uploader to give a missing field (caption lines on Telegram)."""
         with self._reload_lock:
             started = time.perf_counter()
             current = self._engine
@@ -229,6 +234,7 @@ class AnswerService:
                 max_bytes=self.max_upload_bytes,
                 fields=fields,
                 existing_urls=corpus_addresses(current.corpus.articles),
+                syntax=syntax,
             )
             reports: list[ReloadReport] = []
             try:

@@ -65,6 +65,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX alerts_due ON alerts (state, id)",
         "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # 2: what the Follow and More buttons under an answer need after a restart (bot/_memory.py),
+    # and new coverage that came close to a followed question without answering it ("possibly related").
+    (
+        """CREATE TABLE answers (
+            token TEXT PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            question TEXT NOT NULL,
+            language TEXT NOT NULL,
+            created REAL NOT NULL
+        )""",
+        "CREATE INDEX answers_by_age ON answers (created)",
+        """CREATE TABLE related (
+            follow_id INTEGER NOT NULL REFERENCES follows(id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            chat_id INTEGER NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (follow_id, article_id)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
