@@ -69,7 +69,7 @@ from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage,
 from index.corpus.model import PassageTable  # noqa: E402
 from index.search.analysis import analyzer  # noqa: E402
 from index.search.backend import Backend, IndexBatch, SearchIndex  # noqa: E402
-from index.search.embedded import EmbeddedBackend, EmbeddedIndex  # noqa: E402
+from index.search.embedded import EmbeddedBackend, SegmentedIndex  # noqa: E402
 from index.search.gate import GateModel  # noqa: E402
 from index.search.semantic import MultilingualE5, UniversalSentenceEncoder, normalize_rows, top_k  # noqa: E402
 from index.search.sentences import sentence_spans  # noqa: E402
@@ -469,8 +469,8 @@ def main() -> int:
         + (f"; the Milvus process grew by {external:.0f}" if external else "")
     )
     table_bytes = corpus.passages.nbytes if isinstance(corpus.passages, PassageTable) else 0
-    if isinstance(index, EmbeddedIndex):
-        ix = index
+    if isinstance(index, SegmentedIndex):
+        ix = index.base  # a build is one segment
         vectors = ix.vectors.nbytes + ix.sentence_vectors.nbytes + ix.sentence_echoes.nbytes
         print(
             f"  accounted (MiB): vectors {vectors / 2**20:.0f} (passages {ix.vectors.nbytes / 2**20:.0f} "

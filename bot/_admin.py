@@ -135,6 +135,10 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         except DatabaseError as exc:
             log.error("could not count follows: %s", exc)
     account = await rt.off_loop(account_line, rt, s.language)  # the translation service's own count, if it has one
+    if rt.service.keep_days is not None:
+        archived = await rt.off_loop(rt.service.archived)
+        kept = len(engine.corpus.articles)
+        follows += "\n" + s("stats_retention", days=rt.service.keep_days, kept=kept, archived=archived)
     await reply_html(
         update.effective_message,
         s(

@@ -45,6 +45,7 @@ from index import (
     prepare_article,
     untranslated_passages,
 )
+from index.corpus.retention import ARCHIVE_DIR, archived
 from index.curation import add_articles
 from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplicate, page_label
 from index.intake.feeds import FeedStore, PollReport, poll_feeds
@@ -216,6 +217,7 @@ def check_corpus(directory: Path) -> int:
     print(f"Corpus {directory}: valid")
     print(f"  articles:     {len(corpus.articles)}")
     print(f"  passages:     {len(corpus.passages)}")
+    print(f"  archived:     {archived(directory)} (articles retention moved to {ARCHIVE_DIR}/)")
     originals = sorted({a.language for a in corpus.articles})
     print(f"  languages:    {', '.join(corpus.languages())} (originals: {', '.join(originals)})")
     counts = corpus.translation_counts()

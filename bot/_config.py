@@ -254,10 +254,17 @@ class FollowSettings(_Section):
     alerts_per_second: Positive = float(FloodLimit.MESSAGES_PER_SECOND) * 2 / 3
 
 
+class _Corpus(_Section):
+    """``corpus`` as a mapping: its directory, and how long articles stay."""
+
+    path: str | None = None
+    keep_days: int | None = Field(None, ge=1, description="a whole number of days, 1 or more")
+
+
 class _File(_Section):
     telegram: _Telegram = {}  # type: ignore[assignment]
     admins: list[int] | None = Field(None, description="a list of numeric Telegram user ids (not usernames)")
-    corpus: str | None = None
+    corpus: str | _Corpus | None = None
     cache_dir: str | None = None
     languages: list[Literal[SUPPORTED]] | None = None  # type: ignore[valid-type]
     max_results: int = Field(3, ge=1, le=10, description="a whole number from 1 to 10")
@@ -281,6 +288,8 @@ class Config:
     webhook: Webhook | None = None
     admins: frozenset[int] = frozenset()
     corpus: Path = BUNDLED
+    keep_days: int | None = None
+    """Articles published more than this many days ago leave the index and move to the corpus's archive."""
     cache_dir: Path = field(default_factory=lambda: Path("~/.cache/newsbot").expanduser())
     languages: tuple[str, ...] = SUPPORTED
     max_results: int = 3
@@ -335,7 +344,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         base_file_url=telegram.base_file_url or DEFAULT_BASE_FILE_URL,
         webhook=telegram.webhook,
         admins=frozenset(parsed.admins or ()),
-        corpus=_path(parsed.corpus, base) or BUNDLED,
+        corpus=_path(parsed.corpus.path if isinstance(parsed.corpus, _Corpus) else parsed.corpus, base) or BUNDLED,
+        keep_days=parsed.corpus.keep_days if isinstance(parsed.corpus, _Corpus) else None,
         cache_dir=_path(parsed.cache_dir, base)
         or Path(env.get("NEWSBOT_CACHE_DIR") or "~/.cache/newsbot").expanduser(),
         languages=tuple(parsed.languages or SUPPORTED),

@@ -45,7 +45,8 @@ from index import (
     take_out_article,
     untranslated_passages,
 )
-from index.curation import add_articles
+from index.corpus.retention import archived
+from index.curation import add_articles, retire_expired
 from index.follow import Database
 from index.intake.address import address_key, corpus_addresses
 from index.intake.upload import CAPTION, FieldSyntax
@@ -151,8 +152,11 @@ class AnswerService:
         languages: tuple[str, ...] = SUPPORTED,
         max_upload_bytes: int = 1_000_000,
         progress: ReporterFactory | None = None,
+        keep_days: int | None = None,
     ) -> None:
         self._engine = engine
+        self.keep_days = keep_days
+        """Articles published more than this many days ago leave the index (None: all stay)."""
         self.progress = progress
         self.corpus_dir = corpus_dir
         self.cache_dir = cache_dir
@@ -184,7 +188,9 @@ class AnswerService:
         with _reporting(progress, "embedding the corpus") as reporter:
             engine = Engine.build(corpus, cache_dir=cache_dir, backend=backend, progress=reporter)
         engine.ask("warm up")  # loads the sentence encoder now, not on the first user's question
-        return cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, progress=progress, **options)
+        service = cls(engine, corpus_dir=corpus_dir, cache_dir=cache_dir, progress=progress, **options)
+        service.retire_expired()
+        return service
 
     def close(self) -> None:
         """Release the search backend's connections (and a Milvus Lite server this process started)."""
@@ -217,7 +223,9 @@ class AnswerService:
             started = time.perf_counter()
             with _reporting(self.progress, "translating the corpus") as reporter:
                 change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
-            return self._swap(change, started)
+            report = self._swap(change, started, whole=True)
+            self._retire_locked()
+            return report
 
     def add_article(
         self, upload: Upload, fields: Mapping[str, str] | None = None, *, syntax: FieldSyntax = CAPTION
@@ -240,11 +248,16 @@ class AnswerService:
             reports: list[ReloadReport] = []
             try:
                 add_article(
-                    self.corpus_dir, prepared, self.translation, use=lambda c: reports.append(self._swap(c, started))
+                    self.corpus_dir,
+                    prepared,
+                    self.translation,
+                    use=lambda c: reports.append(self._swap(c, started)),
+                    previous=current.corpus,
                 )
             except FileExistsError:
                 message = f"the corpus has a file {prepared.article.id}.md that is not loaded yet; /reload first"
                 raise CorpusError([Problem(Path(upload.name), None, message)]) from None
+            self._retire_locked()
             return AddReport(prepared, reports[0])
 
     def add_articles(self, prepared: Sequence[PreparedArticle]) -> BatchReport:
@@ -270,7 +283,14 @@ class AnswerService:
             if not kept:
                 return BatchReport((), tuple(skipped), None)
             reports: list[ReloadReport] = []
-            add_articles(self.corpus_dir, kept, self.translation, use=lambda c: reports.append(self._swap(c, started)))
+            add_articles(
+                self.corpus_dir,
+                kept,
+                self.translation,
+                use=lambda c: reports.append(self._swap(c, started)),
+                previous=corpus,
+            )
+            self._retire_locked()
             return BatchReport(tuple(kept), tuple(skipped), reports[0])
 
     def remove_article(self, article_id: str) -> RemoveReport:
@@ -285,6 +305,26 @@ class AnswerService:
             _, removal = take_out_article(corpus, article_id, use=lambda c: reports.append(self._swap(c, started)))
             return RemoveReport(article, removal.backup, reports[0])
 
+    def retire_expired(self) -> tuple[str, ...]:
+        """Archive the articles older than ``keep_days`` and swap in the index without them; their ids."""
+        with self._reload_lock:
+            return self._retire_locked()
+
+    def _retire_locked(self) -> tuple[str, ...]:
+        if self.keep_days is None:
+            return ()
+        started = time.perf_counter()
+        try:
+            done = retire_expired(self._engine.corpus, self.keep_days, use=lambda c: self._swap(c, started))
+        except (CorpusError, OSError, BackendUnavailable) as exc:  # the files are back; the next change retries
+            log.error("retention: could not archive expired articles: %s", exc)
+            return ()
+        return done[1] if done is not None else ()
+
+    def archived(self) -> int:
+        """How many articles the corpus's archive folder holds (retention moved them there)."""
+        return archived(self.corpus_dir)
+
     def untranslated(self) -> int:
         """Passages being served that lack a translation into an answer language (counted once per corpus)."""
         corpus = self._engine.corpus
@@ -293,8 +333,12 @@ class AnswerService:
             counted = self._untranslated = (corpus, untranslated_passages(corpus, self.languages))
         return counted[1]
 
-    def _swap(self, change: Change, started: float) -> ReloadReport:
-        """Index ``change.corpus`` beside the current index, then make it current; lock held."""
+    def _swap(self, change: Change, started: float, *, whole: bool = False) -> ReloadReport:
+        """Index ``change.corpus`` beside the current index, then make it current; lock held.
+
+        A change (an add, a feed poll, a removal) is indexed at its own cost, from the current engine;
+        ``whole`` (``/reload``, the repair path) reads, analyses and indexes everything again.
+        """
         old = self._engine
         corpus = change.corpus
         with _reporting(self.progress, "embedding the corpus") as reporter:
@@ -306,7 +350,7 @@ class AnswerService:
                 detector=old.detector,
                 settings=old.settings,
                 backend=old.backend,
-                previous=old,
+                previous=None if whole else old,
                 progress=reporter,
             )
         before, after = old.corpus.article_digests, corpus.article_digests
@@ -401,4 +445,5 @@ def open_service(config: Config, progress: ReporterFactory | None = None) -> Ans
         languages=config.languages,
         max_upload_bytes=config.max_upload_bytes,
         progress=progress,
+        keep_days=config.keep_days,
     )

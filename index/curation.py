@@ -11,6 +11,7 @@ exactly the same thing.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 from .corpus.loader import load_corpus
 from .corpus.model import Corpus
 from .corpus.problems import CorpusError
+from .corpus.retention import archive, expired
 from .corpus.store import Removal, discard_article, remove_article, save_article, set_aside
 from .intake.upload import PreparedArticle
 from .translation.fill import FillReport, fill_gaps
@@ -59,9 +61,13 @@ def load_and_translate(
     *,
     articles: Collection[str] | None = None,
     progress: Progress | None = None,
+    previous: Corpus | None = None,
 ) -> Change:
-    """Load the corpus at ``root``; with a plan, translate its gaps (or ``articles``' only) and load again."""
-    corpus, stale = _load_setting_aside_stale_translations(root)
+    """Load the corpus at ``root``; with a plan, translate its gaps (or ``articles``' only) and load again.
+
+    Given the ``previous`` corpus, only changed files are read again (:func:`load_corpus`).
+    """
+    corpus, stale = _load_setting_aside_stale_translations(root, previous)
     if plan is None:
         return Change(corpus, None, stale)
     report = fill_gaps(
@@ -78,7 +84,7 @@ def load_and_translate(
     if not report.written:
         return Change(corpus, report, stale)
     try:
-        return Change(load_corpus(corpus.root), report, stale)
+        return Change(load_corpus(corpus.root, previous=corpus), report, stale)
     except CorpusError as exc:
         # Our own files broke the corpus: drop them and serve what was there before.
         log.error("machine translations were not accepted by the loader, so they were dropped: %s", exc)
@@ -87,7 +93,9 @@ def load_and_translate(
         return Change(corpus, report, stale)
 
 
-def _load_setting_aside_stale_translations(root: Path) -> tuple[Corpus, tuple[Path, ...]]:
+def _load_setting_aside_stale_translations(
+    root: Path, previous: Corpus | None = None
+) -> tuple[Corpus, tuple[Path, ...]]:
     """Load; if the only problems are machine translations of articles edited since, set those aside and load.
 
     A machine translation is derived data: when its article changes shape it is
@@ -95,7 +103,7 @@ def _load_setting_aside_stale_translations(root: Path) -> tuple[Corpus, tuple[Pa
     translations included, needs a person and is reported as it is.
     """
     try:
-        return load_corpus(root), ()
+        return load_corpus(root, previous=previous), ()
     except CorpusError as exc:
         stale = sorted({p.path for p in exc.problems if p.stale_machine_translation})
         if not stale or len(stale) != len({p.path for p in exc.problems}):
@@ -117,13 +125,15 @@ def add_article(
     *,
     progress: Progress | None = None,
     use: Callable[[Change], object] | None = None,
+    previous: Corpus | None = None,
 ) -> Change:
     """Save ``prepared`` into the corpus, translate it, load, and ``use`` the result; on any failure nothing
-    stays saved (a failure in ``use``, such as indexing, included)."""
+    stays saved (a failure in ``use``, such as indexing, included). ``previous``: the corpus loaded before,
+    so that only the new files are read."""
     article_id = prepared.article.id
     save_article(root, article_id, prepared.markdown)
     with _undo_on_failure(lambda: discard_article(root, article_id)):
-        change = load_and_translate(root, plan, articles={article_id}, progress=progress)
+        change = load_and_translate(root, plan, articles={article_id}, progress=progress, previous=previous)
         if use is not None:
             use(change)
         return change
@@ -136,9 +146,10 @@ def add_articles(
     *,
     progress: Progress | None = None,
     use: Callable[[Change], object] | None = None,
+    previous: Corpus | None = None,
 ) -> Change:
     """Save several articles (a feed poll's), translate them, load once and ``use`` the result once;
-    on any failure none of them stays saved."""
+    on any failure none of them stays saved. ``previous``: the corpus loaded before (see :func:`add_article`)."""
     ids = [p.article.id for p in prepared]
     if len(set(ids)) != len(ids):
         raise ValueError(f"two of the articles to add have the same id: {sorted(ids)}")
@@ -152,7 +163,7 @@ def add_articles(
         for article in prepared:
             save_article(root, article.article.id, article.markdown)
             saved.append(article.article.id)
-        change = load_and_translate(root, plan, articles=set(ids), progress=progress)
+        change = load_and_translate(root, plan, articles=set(ids), progress=progress, previous=previous)
         if use is not None:
             use(change)
         return change
@@ -164,10 +175,27 @@ def take_out_article(
     """Move an article out of the corpus, load what is left and ``use`` it; on any failure it is put back."""
     removal = remove_article(corpus, article_id)
     with _undo_on_failure(removal.restore):
-        change = Change(load_corpus(corpus.root), None)
+        change = Change(load_corpus(corpus.root, previous=corpus), None)
         if use is not None:
             use(change)
         return change, removal
+
+
+def retire_expired(
+    corpus: Corpus, keep_days: int, *, today: dt.date | None = None, use: Callable[[Change], object] | None = None
+) -> tuple[Change, tuple[str, ...]] | None:
+    """Archive the articles published more than ``keep_days`` ago, load what is left and ``use`` it;
+    None when none has expired. On any failure the files are put back."""
+    ids = expired(corpus, keep_days, today or dt.datetime.now(dt.UTC).date())
+    if not ids:
+        return None
+    moved = archive(corpus, ids)
+    with _undo_on_failure(moved.restore_files):
+        change = Change(load_corpus(corpus.root, previous=corpus), None)
+        if use is not None:
+            use(change)
+    log.info("retention: archived %d article(s) published more than %d days ago", len(ids), keep_days)
+    return change, tuple(ids)
 
 
 @contextmanager

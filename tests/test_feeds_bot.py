@@ -20,11 +20,14 @@ from telegram.ext import Application
 from bot._app import post_init, post_shutdown
 from bot._feeds import FETCHER_KEY, FIRST_POLL_SECONDS, Fetcher, poll_due_feeds
 from bot._service import AnswerService
-from index import Engine
+from index import Engine, LanguageDetector, load_corpus
 from index.intake.feeds import FeedSpec
 from index.intake.fetch import FetchSettings
+from index.search import analysis
+from index.search.sentences import sentence_spans
 
 from .botkit import ADMIN_ID, application, bot_config, message, update_for, user
+from .conftest import HashingEmbedder
 from .fakebot import FakeBotAPI
 from .intake.test_feeds import FEED, NOW, Site, public
 from .test_curation import make_service
@@ -93,3 +96,44 @@ async def test_the_first_poll_is_scheduled_within_a_minute_of_start_up(
     finally:
         await bot_app.job_queue.stop()
         await post_shutdown(bot_app)
+
+
+async def test_a_poll_pays_only_for_what_it_adds_and_what_it_adds_answers(
+    fake: FakeBotAPI, corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analyser and the encoder see the polled articles' texts and nothing of the corpus held already."""
+    cache = tmp_path / "cache"
+    embedder = HashingEmbedder()
+    engine = Engine.build(load_corpus(corpus_copy), cache_dir=cache, embedder=embedder, detector=LanguageDetector())
+    service = AnswerService(engine, corpus_dir=corpus_copy, cache_dir=cache)
+    bot_app = application(dataclasses.replace(bot_config(tmp_path), feeds=(FeedSpec(FEED),)), service, fake)
+    bot_app.bot_data[FETCHER_KEY] = Fetcher(
+        FetchSettings(), resolver=public, transport=httpx.MockTransport(Site([1, 2]))
+    )
+    await bot_app.initialize()
+    try:
+        analysed: list[str] = []
+        real = analysis.Analyzer.terms
+
+        def counting(self: analysis.Analyzer, text: str, *, query: bool = False) -> list[str]:
+            if not query:
+                analysed.append(text)
+            return real(self, text, query=query)
+
+        monkeypatch.setattr(analysis.Analyzer, "terms", counting)
+        embedder.calls.clear()
+        before = {a.id for a in service.engine.corpus.articles}
+        assert await poll_due_feeds(bot_app, now=NOW) is not None
+        added = [p for p in service.engine.corpus.passages if p.article.id not in before]
+        assert len({p.article.id for p in added}) == 2
+        assert sorted(analysed) == sorted(p.text for p in added)  # nothing held before is analysed again
+        sentences = sum(len(sentence_spans(p.original.body)) for p in added)
+        assert 0 < sum(embedder.calls) <= len(added) + sentences  # their passages and sentences, nothing else
+
+        question = "How did the harbour council vote on the ferry?"
+        await bot_app.process_update(update_for(bot_app, message=message(question)))
+        assert "Story 1: the council votes" in fake.sent("sendMessage")[-1]["text"] or (
+            "Story 2: the council votes" in fake.sent("sendMessage")[-1]["text"]
+        )
+    finally:
+        await bot_app.shutdown()

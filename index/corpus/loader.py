@@ -21,7 +21,7 @@ from typing import Any, Final
 from ..languages import SUPPORTED, is_iso_639_1
 from .fields import MAX_SOURCE, MAX_TITLE, clip_field
 from .frontmatter import HEADING_PREFIX, Block, Document, read_document
-from .model import Article, Corpus, Passage, Rendition
+from .model import Article, Corpus, Passage, PassageTable, Rendition
 from .problems import CorpusError, Problem
 
 ARTICLE_FIELDS: Final = {"id", "title", "source", "url", "published", "language"}
@@ -33,8 +33,13 @@ HTTP_URL: Final = re.compile(r"^https?://\S+$")
 _IGNORED: Final = {"README.md", "__init__.py", "__pycache__", ".gitkeep", ".DS_Store"}
 
 
-def load_corpus(root: str | Path) -> Corpus:
-    """Load and validate the corpus at ``root``; raise CorpusError if anything is wrong."""
+def load_corpus(root: str | Path, previous: Corpus | None = None) -> Corpus:
+    """Load and validate the corpus at ``root``; raise CorpusError if anything is wrong.
+
+    Given the ``previous`` corpus loaded from the same root, only the files whose modification time or
+    size changed are read again: an article whose file and translations are all as they were keeps its
+    passages, copied from the previous passage table. ``/reload`` loads without it, and reads everything.
+    """
     root = Path(root)
     problems: list[Problem] = []
     if not root.is_dir():
@@ -47,16 +52,51 @@ def load_corpus(root: str | Path) -> Corpus:
     if not articles_dir.is_dir():
         problems.append(Problem(articles_dir, None, "missing: the corpus needs an articles/ folder"))
         raise CorpusError(problems)
+    if previous is not None and previous.root != root:
+        previous = None
+    old_stamps = previous.stamps if previous is not None else {}
+    old_articles = {a.path: a for a in previous.articles} if previous is not None else {}
 
-    hasher = hashlib.sha256()
+    stamps: dict[str, tuple[int, int, str]] = {}
+    article_paths = _walk(articles_dir, problems)
+    translation_paths = _walk(translations_dir, problems) if translations_dir.exists() else []
+    unchanged: set[Path] = set()
+    for path in [*article_paths, *translation_paths]:
+        relative = path.relative_to(root).as_posix()
+        stamp = _stat(path)
+        before = old_stamps.get(relative)
+        if before is not None and stamp is not None and before[:2] == stamp:
+            stamps[relative] = before
+            unchanged.add(path)
+        else:
+            stamps[relative] = (*(stamp or (0, 0)), _digest(path))
+    # An article is kept as it was when its file and its translations' files all are, and no translation came or went.
+    translations_of: dict[str, set[str]] = {}
+    for relative in [*old_stamps, *stamps]:
+        parts = relative.split("/")
+        if len(parts) == 3 and parts[0] == "translations":
+            translations_of.setdefault(parts[1], set()).add(relative)
+    kept: dict[str, Article] = {}
+    for path in article_paths:
+        article = old_articles.get(path)
+        if article is None or path not in unchanged:
+            continue
+        files = translations_of.get(article.id, set())
+        if all(f in stamps and f in old_stamps and root / f in unchanged for f in files):
+            kept[article.id] = article
+
     article_digests: dict[str, str] = {}
-    parsed: dict[str, tuple[Article, list[Rendition]]] = {}
-    for path in _walk(articles_dir, problems):
+    parsed: dict[str, tuple[Article, list[Rendition] | None]] = {}
+    for path in article_paths:
         if path.suffix != ".md":
             problems.append(Problem(path, None, "stray file: articles must be .md files"))
             continue
-        digest = _digest(path, root, hasher)
-        loaded = _load_article(path, problems)
+        digest = stamps[path.relative_to(root).as_posix()][2]
+        reused = old_articles.get(path)
+        if reused is not None and reused.id in kept:
+            loaded: tuple[Article, list[Rendition] | None, int] | None = (reused, None, 1)
+        else:
+            loaded = _load_article(path, problems)
         if loaded is None:
             continue
         article, renditions, id_line = loaded
@@ -68,44 +108,77 @@ def load_corpus(root: str | Path) -> Corpus:
         article_digests[article.id] = digest
 
     translations: dict[str, dict[str, list[Rendition]]] = {}
-    if translations_dir.exists():
-        for path in _walk(translations_dir, problems):
-            digest = _digest(path, root, hasher)
-            rel = path.relative_to(translations_dir).parts
-            if len(rel) != 2 or path.suffix != ".md":
-                problems.append(
-                    Problem(path, None, "stray file: translations live at translations/<article id>/<lang>.md")
-                )
-                continue
-            article_id, lang = rel[0], path.stem
-            if article_id not in parsed:
-                problems.append(Problem(path, None, f"stray file: no article has the id {article_id!r}"))
-                continue
-            article, originals = parsed[article_id]
-            rendered = _load_translation(path, lang, article, originals, problems)
-            if rendered is not None:
-                translations.setdefault(article_id, {})[lang] = rendered
-                article_digests[article_id] = _combine(article_digests[article_id], digest)
+    for path in translation_paths:
+        digest = stamps[path.relative_to(root).as_posix()][2]
+        rel = path.relative_to(translations_dir).parts
+        if len(rel) != 2 or path.suffix != ".md":
+            problems.append(Problem(path, None, "stray file: translations live at translations/<article id>/<lang>.md"))
+            continue
+        article_id, lang = rel[0], path.stem
+        if article_id not in parsed:
+            problems.append(Problem(path, None, f"stray file: no article has the id {article_id!r}"))
+            continue
+        article_digests[article_id] = _combine(article_digests[article_id], digest)
+        if article_id in kept:
+            continue
+        article, originals = parsed[article_id]
+        rendered = _load_translation(path, lang, article, originals or [], problems)
+        if rendered is not None:
+            translations.setdefault(article_id, {})[lang] = rendered
 
     if problems:
         raise CorpusError(problems)
 
-    passages: list[Passage] = []
+    old_starts = previous.passages.article_starts() if isinstance(previous, Corpus) and kept else None
+    old_row = {a.id: j for j, a in enumerate(previous.articles)} if previous is not None and kept else {}
+    pieces: list[tuple[PassageTable, int, int] | list[Passage]] = []
     articles: list[Article] = []
     for article_id in sorted(parsed):
         article, originals = parsed[article_id]
         articles.append(article)
+        if article_id in kept and previous is not None and old_starts is not None:
+            first, last = int(old_starts[old_row[article_id]]), int(old_starts[old_row[article_id] + 1])
+            table = previous.passages
+            assert isinstance(table, PassageTable)
+            last_piece = pieces[-1] if pieces else None
+            if isinstance(last_piece, tuple) and last_piece[2] == first:
+                pieces[-1] = (table, last_piece[1], last)
+            else:
+                pieces.append((table, first, last))
+            continue
         by_lang = translations.get(article_id, {})
-        for position, original in enumerate(originals):
-            renditions = {lang: texts[position] for lang, texts in sorted(by_lang.items())}
-            passages.append(Passage(article, position, original, MappingProxyType(renditions)))
+        made = [
+            Passage(
+                article,
+                position,
+                original,
+                MappingProxyType({lang: t[position] for lang, t in sorted(by_lang.items())}),
+            )
+            for position, original in enumerate(originals or [])
+        ]
+        if pieces and isinstance(pieces[-1], list):
+            pieces[-1].extend(made)
+        else:
+            pieces.append(made)
+    hasher = hashlib.sha256()
+    for relative in sorted(stamps):
+        hasher.update(f"{relative}\0{stamps[relative][2]}\0".encode())
     return Corpus(
         root=root,
         articles=tuple(articles),
-        passages=tuple(passages),
+        passages=PassageTable.spliced(pieces),
         digest=hasher.hexdigest(),
         article_digests=MappingProxyType(article_digests),
+        stamps=MappingProxyType(stamps),
     )
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 def check_article_file(path: Path) -> tuple[Article, list[Rendition]]:
@@ -294,12 +367,11 @@ def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
     ]
 
 
-def _digest(path: Path, root: Path, total: Any) -> str:
+def _digest(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError:
         data = b""
-    total.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
     return hashlib.sha256(data).hexdigest()
 
 

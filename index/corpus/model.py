@@ -6,11 +6,14 @@ import datetime as dt
 import mmap
 import tempfile
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import overload
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,10 @@ class PassageTable(Sequence[Passage]):
                 text += rendition.body.encode("utf-8", "surrogatepass")
                 self._cuts.append(len(text))
             self._first.append(len(self._language))
-        self._text: bytes | mmap.mmap = bytes(text)
+        self._texts: list[bytes | mmap.mmap | memoryview] = [bytes(text)]
+        """The texts, in chunks: offsets (``_cuts``) run over them as if they were one buffer. A table spliced
+        from another (:meth:`spliced`) shares its chunks rather than copying them."""
+        self._chunk_starts: list[int] = [0]
         self._languages = tuple(languages)
         self._methods = tuple(methods)
         self._recent: dict[int, Passage] = {}
@@ -171,12 +177,12 @@ class PassageTable(Sequence[Passage]):
     @property
     def text_bytes(self) -> int:
         """The size of every passage's text, UTF-8."""
-        return len(self._text)
+        return sum(len(chunk) for chunk in self._texts)
 
     @property
     def spilled(self) -> bool:
         """Whether the texts are read from a file (see :meth:`spill`) rather than held in memory."""
-        return isinstance(self._text, mmap.mmap)
+        return len(self._texts) == 1 and isinstance(self._texts[0], mmap.mmap)
 
     def spill(self, directory: str | Path | None = None) -> None:
         """Read the passages' texts from a file from now on, rather than keep them in this process's memory.
@@ -188,12 +194,68 @@ class PassageTable(Sequence[Passage]):
         process's RSS. Worth it for a large corpus, whose texts a question
         reads a dozen of.
         """
-        if self.spilled or not self._text:
+        if self.spilled or not self.text_bytes:
             return
         with tempfile.TemporaryFile(dir=directory) as handle:
-            handle.write(self._text)
+            for chunk in self._texts:
+                handle.write(chunk)
             handle.flush()
-            self._text = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._texts, self._chunk_starts = [mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)], [0]
+
+    @classmethod
+    def spliced(cls, pieces: Sequence[tuple[PassageTable, int, int] | Sequence[Passage]]) -> PassageTable:
+        """A table of the given pieces in order: rows ``first:last`` of an existing table (copied as stored,
+        no passage made), or new passages. What a change to a large corpus costs: its own passages, and
+        copying the others' arrays and texts, never making them again."""
+        table = cls(())
+        languages: dict[str, int] = {}
+        methods: dict[str | None, int] = {}
+        articles: dict[int, int] = {}
+        chunks: list[bytes | mmap.mmap | memoryview] = []
+        starts: list[int] = []
+        total = 0
+        for piece in pieces:
+            source = piece[0] if isinstance(piece, tuple) else PassageTable(piece)  # type: ignore[arg-type]
+            first, last = (piece[1], piece[2]) if isinstance(piece, tuple) else (0, len(source))  # type: ignore[misc]
+            if first >= last:
+                continue
+            lang_code = np.array([languages.setdefault(x, len(languages)) for x in source._languages] or [0])
+            method_code = np.array([methods.setdefault(x, len(methods)) for x in source._methods] or [0])
+            own = np.frombuffer(source._article, dtype=np.int32)[first:last]
+            for ordinal in np.unique(own).tolist():
+                if id(source._articles[ordinal]) not in articles:
+                    articles[id(source._articles[ordinal])] = len(table._articles)
+                    table._articles.append(source._articles[ordinal])
+            remap = np.array([articles.get(id(a), -1) for a in source._articles] or [0], dtype=np.int32)
+            table._article.frombytes(remap[own].astype(np.int32).tobytes())
+            table._position.frombytes(np.frombuffer(source._position, dtype=np.int32)[first:last].tobytes())
+            r0, r1 = source._first[first], source._first[last]
+            base = table._first[-1]
+            firsts = np.frombuffer(source._first, dtype=np.int64)[first + 1 : last + 1] - r0 + base
+            table._first.frombytes(firsts.astype(np.int64).tobytes())
+            table._language.frombytes(
+                lang_code[np.frombuffer(source._language, dtype=np.uint8)[r0:r1]].astype(np.uint8).tobytes()
+            )
+            table._method.frombytes(
+                method_code[np.frombuffer(source._method, dtype=np.uint8)[r0:r1]].astype(np.uint8).tobytes()
+            )
+            table._headed.frombytes(bytes(source._headed[r0:r1]))
+            c0, c1 = source._cuts[2 * r0], source._cuts[2 * r1]
+            cuts = np.frombuffer(source._cuts, dtype=np.int64)[2 * r0 + 1 : 2 * r1 + 1] - c0 + total
+            table._cuts.frombytes(cuts.astype(np.int64).tobytes())
+            for chunk, start in zip(source._texts, source._chunk_starts, strict=True):  # shared, not copied
+                a, b = max(c0, start), min(c1, start + len(chunk))
+                if a < b:
+                    chunks.append(memoryview(chunk)[a - start : b - start])
+                    starts.append(total + a - c0)
+            total += c1 - c0
+        table._texts, table._chunk_starts = chunks or [b""], starts or [0]
+        held = {id(_base(chunk)): len(_base(chunk)) for chunk in table._texts}
+        if total < sum(held.values()) // 2:  # mostly text of passages gone since: keep only what is used
+            table._texts, table._chunk_starts = [b"".join(bytes(chunk) for chunk in table._texts)], [0]
+        table._languages = tuple(languages)
+        table._methods = tuple(methods)
+        return table
 
     def article_of(self, index: int) -> Article:
         """Passage ``index``'s article, without making the passage."""
@@ -203,10 +265,26 @@ class PassageTable(Sequence[Passage]):
         """Every language some passage can be read in."""
         return {self._languages[code] for code in set(self._language)}
 
+    def article_starts(self) -> np.ndarray:
+        """Where each article's passages begin (passages are stored article after article), and the end."""
+        counts = np.bincount(self.article_ordinals(), minlength=len(self._articles))
+        return np.r_[0, np.cumsum(counts)].astype(np.int64)
+
+    def article_ordinals(self) -> np.ndarray:
+        """Per passage, its article's place among the articles the table met, in order (first met is 0)."""
+        return np.frombuffer(self._article, dtype=np.int32).astype(np.int64) if len(self) else np.zeros(0, np.int64)
+
     def _rendition(self, r: int) -> Rendition:
-        text, cuts = self._text, self._cuts
-        heading = text[cuts[2 * r] : cuts[2 * r + 1]].decode("utf-8", "surrogatepass") if self._headed[r] else None
-        body = text[cuts[2 * r + 1] : cuts[2 * r + 2]].decode("utf-8", "surrogatepass")
+        cuts = self._cuts
+        first = cuts[2 * r]
+        if len(self._texts) == 1:
+            text, start = self._texts[0], 0
+        else:  # a rendition's text lies in one chunk
+            k = bisect_right(self._chunk_starts, first) - 1
+            text, start = self._texts[k], self._chunk_starts[k]
+        middle, last = cuts[2 * r + 1] - start, cuts[2 * r + 2] - start
+        heading = str(text[first - start : middle], "utf-8", "surrogatepass") if self._headed[r] else None
+        body = str(text[middle:last], "utf-8", "surrogatepass")
         return Rendition(self._languages[self._language[r]], body, heading, self._methods[self._method[r]])
 
     def _make(self, index: int) -> Passage:
@@ -218,6 +296,11 @@ class PassageTable(Sequence[Passage]):
             self._rendition(first),
             MappingProxyType({t.language: t for t in translations}) if translations else _NO_TRANSLATIONS,
         )
+
+
+def _base(chunk: bytes | mmap.mmap | memoryview) -> bytes | mmap.mmap:
+    """The buffer a chunk is a view of (itself when it is not a view)."""
+    return chunk.obj if isinstance(chunk, memoryview) else chunk  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +316,9 @@ class Corpus:
     digest: str
     """A hash of every file's bytes, so caches can tell when the corpus changed."""
     article_digests: Mapping[str, str]
+    stamps: Mapping[str, tuple[int, int, str]] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    """Per file (path relative to the root): its modification time (ns), size and SHA-256, as read; a later
+    load given this corpus re-reads only the files whose time or size differ."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.passages, PassageTable):

@@ -67,10 +67,14 @@ class Removal:
 
     def restore(self) -> None:
         """Put the files back where they were (when the reindex after a removal fails)."""
+        self.restore_files()
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+    def restore_files(self) -> None:
+        """Put the moved files back, leaving the folder they were moved into (an archive is shared)."""
         for original, kept in self.moved:
             original.parent.mkdir(parents=True, exist_ok=True)
             os.replace(kept, original)
-        shutil.rmtree(self.backup, ignore_errors=True)
 
 
 def remove_article(corpus: Corpus, article_id: str, *, now: dt.datetime | None = None) -> Removal:

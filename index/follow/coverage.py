@@ -25,6 +25,7 @@ import numpy as np
 from ..search.answer import Answer
 from ..search.backend import Candidates
 from ..search.engine import Engine
+from ..search.growth import article_starts
 from .matching import DEFAULT_THRESHOLD, QuestionVectors
 from .store import Follow, FollowStore
 
@@ -82,10 +83,13 @@ def find_new_coverage(
     report = CoverageReport()
     if not len(vectors) or not articles:
         return report
-    numbers: dict[str, list[int]] = {}
-    for number, passage in enumerate(engine.corpus.passages):
-        if passage.article.id in articles:
-            numbers.setdefault(passage.article.id, []).append(number)
+    # Where the articles' passages are, from the passage table's arrays: no walk over every passage held.
+    starts = article_starts(engine.corpus)
+    numbers = {
+        article.id: list(range(int(starts[j]), int(starts[j + 1])))
+        for j, article in enumerate(engine.corpus.articles)
+        if article.id in articles
+    }
     known: dict[int, set[str]] = {}
     for article_id in sorted(numbers):
         passages = numbers[article_id]
@@ -101,7 +105,11 @@ def find_new_coverage(
             if article_id not in known[follow.id]:
                 groups.setdefault((follow.question_id, follow.language, follow.hint), []).append(follow)
         for (_, language, hint), members in groups.items():
-            answer = engine.answers_from(members[0].question, passages, language=language, hint=hint)
+            # The question's vector is in the matrix already (embedded from the text as followed, which asking
+            # embeds once its spacing is normalised): asking does not embed it again.
+            question = members[0].question
+            query = vectors.vector_of(members[0].question_id) if " ".join(question.split()) == question else None
+            answer = engine.answers_from(members[0].question, passages, language=language, hint=hint, query=query)
             if not answer.answered or not answer.results:
                 continue
             if answer.confidence != "answer":

@@ -95,6 +95,12 @@ class QuestionVectors:
                 self._row[int(self._ids[row])] = row
             self._size = last
 
+    def vector_of(self, question_id: int) -> np.ndarray | None:
+        """The question's vector (a copy), None when it is not followed."""
+        with self._lock:
+            row = self._row.get(question_id)
+            return None if row is None else self._matrix[row].copy()
+
     def __contains__(self, question_id: object) -> bool:
         return question_id in self._row
 

@@ -36,6 +36,11 @@ class BackendUnavailable(RuntimeError):
     """The backend cannot be reached; the message names it and the setting to check, never a secret."""
 
 
+class DeltaRefused(RuntimeError):
+    """The backend cannot apply this delta to this index (not its latest, or vectors of another shape):
+    the engine builds the whole batch instead."""
+
+
 class BackendMisconfigured(RuntimeError):
     """The configuration names something the backend cannot use (a collection of another schema, a bad name)."""
 
@@ -89,37 +94,80 @@ class IndexBatch:
         return np.searchsorted(self.doc_passage, np.arange(self.passages + 1), side="left")
 
 
-def fingerprint(batch: IndexBatch, chunk: int = 4096) -> str:
+def fingerprint(batch: IndexBatch) -> str:
     """A digest of everything a backend stores of ``batch``: equal digests, equal indexes.
 
     A backend that keeps its index outside the process compares it with what it holds, to reuse
-    an index a restart would otherwise write again row by row.
+    an index a restart would otherwise write again row by row. It is the combination of each
+    article's digest (:func:`article_fingerprints`), so a change can carry it over: take the
+    changed articles' digests away, add their new ones (:func:`combined_fingerprint`).
     """
-    digest = hashlib.sha256()
+    return combined_fingerprint(article_fingerprints(batch))
 
-    def add_texts(texts: Sequence[str] | Sequence[Sequence[str]]) -> None:
-        for text in texts:
-            joined = text if isinstance(text, str) else "\x1f".join(text)
-            digest.update(joined.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x1e")
-        digest.update(b"\x1d")
 
-    def add_rows(array: np.ndarray) -> None:
-        digest.update(repr((array.shape, str(array.dtype))).encode())
-        for start in range(0, len(array), chunk):  # a slice at a time: arrays may be composed as they are read
-            digest.update(np.ascontiguousarray(array[start : start + chunk]).tobytes())
+FINGERPRINT_MODULUS = 2**256
 
-    add_texts(batch.keys)
-    add_texts(batch.articles)
-    add_texts(batch.doc_language)
-    add_texts(batch.doc_terms)
-    add_texts(batch.doc_text)
-    for array in (batch.doc_passage, batch.doc_original, batch.vector_doc, batch.vectors, batch.sentence_starts):
-        add_rows(array)
-    for array in (batch.sentence_spans, batch.sentence_vectors, batch.sentence_echoes):
-        add_rows(array)
-    add_texts([repr((key, batch.alignments[key])) for key in sorted(batch.alignments)])
-    return digest.hexdigest()
+
+def combined_fingerprint(digests: Mapping[str, int]) -> str:
+    """One digest of every article's: their sum modulo 2**256 (order-free, so a change updates it), and the count."""
+    return f"{sum(digests.values()) % FINGERPRINT_MODULUS:064x}-{len(digests)}"
+
+
+def article_fingerprints(batch: IndexBatch) -> dict[str, int]:
+    """Per article, a digest of everything a backend stores of it: keys, terms, texts, vectors, sentences,
+    alignments (numbered within the article, so the digest does not depend on the rest of the batch)."""
+    doc_starts = batch.doc_starts()
+    vector_of = np.full(len(batch.doc_passage), -1, dtype=np.int64)
+    vector_of[np.asarray(batch.vector_doc, dtype=np.int64)] = np.arange(len(batch.vector_doc))
+    aligned: dict[int, list[tuple[str, Alignment]]] = {}
+    for (number, language), alignment in batch.alignments.items():
+        aligned.setdefault(number, []).append((language, alignment))
+    found: dict[str, int] = {}
+    first = 0
+    while first < batch.passages:
+        article = batch.articles[first]
+        last = first
+        while last < batch.passages and batch.articles[last] == article:
+            last += 1
+        digest = hashlib.sha256()
+        digest.update(article.encode("utf-8", "surrogatepass") + b"\x1d")
+        d0, d1 = int(doc_starts[first]), int(doc_starts[last])
+        s0, s1 = int(batch.sentence_starts[first]), int(batch.sentence_starts[last])
+        for passage in range(first, last):
+            digest.update(batch.keys[passage].encode("utf-8", "surrogatepass") + b"\x1e")
+            digest.update(repr(int(doc_starts[passage + 1] - doc_starts[passage])).encode())
+            digest.update(repr(int(batch.sentence_starts[passage + 1] - batch.sentence_starts[passage])).encode())
+        for d in range(d0, d1):
+            terms = "\x1f".join(batch.doc_terms[d])
+            parts = (batch.doc_language[d], str(bool(batch.doc_original[d])), terms, batch.doc_text[d])
+            digest.update("\x1e".join(parts).encode("utf-8", "surrogatepass") + b"\x1d")
+        rows = vector_of[d0:d1]
+        embedded = rows[rows >= 0]
+        digest.update(np.ascontiguousarray(rows >= 0).tobytes())
+        if len(embedded):
+            vectors = np.asarray(batch.vectors[int(embedded[0]) : int(embedded[-1]) + 1], dtype=np.float32)
+            digest.update(repr(vectors.shape).encode() + np.ascontiguousarray(vectors).tobytes())
+        for array in (batch.sentence_spans, batch.sentence_vectors, batch.sentence_echoes):
+            block = np.asarray(array[s0:s1])
+            digest.update(repr((block.shape[1:], str(block.dtype))).encode() + np.ascontiguousarray(block).tobytes())
+        for passage in range(first, last):
+            for language, alignment in sorted(aligned.get(passage, ())):
+                digest.update(repr((passage - first, language, alignment)).encode())
+        found[article] = int.from_bytes(digest.digest(), "big")
+        first = last
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A change to an index: what an add, an edit, a removal or a feed poll brought, and nothing else."""
+
+    batch: IndexBatch
+    """The passages of the added and edited articles, in corpus order (numbered from 0 within the batch)."""
+    removed: frozenset[str]
+    """Articles whose passages leave the index: the removed ones, and the edited ones (their new text in ``batch``)."""
+    order: Sequence[str]
+    """Every article of the corpus after the change, in its order: passages are numbered article after article."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,4 +238,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections or processes the backend holds."""
+        ...
+
+
+class DeltaBackend(Backend, Protocol):
+    """A backend that takes changes as they are: its cost is what changed, not the corpus."""
+
+    def apply(self, index: SearchIndex, delta: Delta) -> SearchIndex:
+        """The index after ``delta``; ``index`` (an engine may still answer from it) is unchanged."""
         ...

@@ -7,7 +7,14 @@ the package (:mod:`index.search.bundle`): a text found there is never embedded
 nor written here, so a first start on the bundled corpus embeds nothing.
 
 The file stores a checksum of its own arrays: a truncated, corrupted or
-foreign file is discarded and rebuilt, never trusted. It keeps every text of
+foreign file is discarded and rebuilt, never trusted.
+
+A change (an added article, a feed poll) does not rewrite the file: its few
+new vectors are appended to a journal beside it (``embeddings-<model>.log``),
+each record with its own checksum, and a cache opened as a ``journal`` reads
+only that journal, not the whole file. A record cut short by a kill is
+ignored (its text is embedded again next time). The next full build reads
+both and writes them into one file again, emptying the journal. It keeps every text of
 the latest call and, besides, the most recently used others up to
 :data:`KEEP_BYTES`, so corpora that take turns in one cache directory (the
 benchmarks do) do not evict each other.
@@ -18,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +65,17 @@ class EmbeddingCache:
     """Embeddings for texts, read from and written back to ``directory``, over the ``shipped`` vectors."""
 
     def __init__(
-        self, directory: Path | None, model_name: str, shipped: Mapping[str, np.ndarray] | None = None
+        self,
+        directory: Path | None,
+        model_name: str,
+        shipped: Mapping[str, np.ndarray] | None = None,
+        *,
+        journal: bool = False,
     ) -> None:
         self.path = directory / f"embeddings-{_safe(model_name)}.npz" if directory else None
+        self.journal_path = directory / f"embeddings-{_safe(model_name)}.log" if directory else None
+        self.journal = journal
+        """Read only the journal, and append to it: what a change needs, at the cost of the change."""
         self.rebuilt_reason: str | None = None
         self.shipped: Mapping[str, np.ndarray] = shipped or {}
         self.from_shipped = 0
@@ -68,6 +85,13 @@ class EmbeddingCache:
         self._read()
 
     def _read(self) -> None:
+        if not self.journal:
+            self._read_file()
+        for key, vector in read_journal(self.journal_path):
+            self._entries[key] = vector
+            self._used[key] = time.time()
+
+    def _read_file(self) -> None:
         if self.path is None or not self.path.exists():
             return
         try:
@@ -107,7 +131,9 @@ class EmbeddingCache:
         asked = set(keys) - set(shipped)
         now = time.time()
         self._used.update(dict.fromkeys(asked, now))
-        if missing or self.rebuilt_reason:
+        if self.journal:
+            append_journal(self.journal_path, [(key, self._entries[key]) for key, _ in missing])
+        elif missing or self.rebuilt_reason or (self.journal_path is not None and self.journal_path.exists()):
             self._write(asked)
         return vectors, len(missing)
 
@@ -126,6 +152,8 @@ class EmbeddingCache:
                 checksum = np.array(_checksum(keys, vectors, used))
                 np.savez(handle, keys=keys, vectors=vectors, used=used, checksum=checksum)
             os.replace(tmp, self.path)
+            if self.journal_path is not None:  # everything it held is in the file now
+                self.journal_path.unlink(missing_ok=True)
         except OSError as exc:  # a read-only cache must not stop the bot
             log.warning("could not write the embedding cache %s: %s", self.path, exc)
         self.rebuilt_reason = None
@@ -140,6 +168,55 @@ class EmbeddingCache:
             if room < 0:
                 del self._entries[key]
                 self._used.pop(key, None)
+
+
+_RECORD = struct.Struct("<I20s")
+"""A journal record's head: the vector's dimension and the text's key (SHA-1, 20 bytes); then the float32
+vector, then a CRC-32 of all of it."""
+
+
+def append_journal(path: Path | None, entries: list[tuple[str, np.ndarray]]) -> None:
+    """Append vectors to the journal, flushed to disk before returning (a kill after it loses none of them)."""
+    if path is None or not entries:
+        return
+    chunks = []
+    for key, vector in entries:
+        body = _RECORD.pack(len(vector), bytes.fromhex(key)) + np.asarray(vector, dtype="<f4").tobytes()
+        chunks.append(body + struct.pack("<I", zlib.crc32(body)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            handle.write(b"".join(chunks))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:  # a read-only cache must not stop the bot
+        log.warning("could not append to the embedding journal %s: %s", path, exc)
+
+
+def read_journal(path: Path | None) -> list[tuple[str, np.ndarray]]:
+    """The journal's records, in order, up to the first one cut short or damaged (a kill mid-append)."""
+    if path is None or not path.exists():
+        return []
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    found: list[tuple[str, np.ndarray]] = []
+    at = 0
+    while at + _RECORD.size <= len(data):
+        dimension, key = _RECORD.unpack_from(data, at)
+        end = at + _RECORD.size + 4 * dimension
+        if end + 4 > len(data) or struct.unpack_from("<I", data, end)[0] != zlib.crc32(data[at:end]):
+            log.warning("embedding journal %s: a record cut short or damaged at byte %d; dropping the rest", path, at)
+            try:  # so that what is appended next follows the last good record
+                with path.open("r+b") as handle:
+                    handle.truncate(at)
+            except OSError:
+                pass
+            break
+        found.append((key.hex(), np.frombuffer(data, dtype="<f4", count=dimension, offset=at + _RECORD.size).copy()))
+        at = end + 4
+    return found
 
 
 @dataclass(frozen=True)

@@ -31,17 +31,21 @@ from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
 from .analysis import analyzer
 from .answer import Answer, Corroboration, Result, Span
-from .backend import Alignment, Backend, Candidates, IndexBatch, SearchIndex
+from .backend import Alignment, Backend, Candidates, Delta, DeltaRefused, IndexBatch, SearchIndex
 from .bundle import Bundle, shipped_bundle
 from .cache import EmbeddingCache, Progress, Request, embed_all
 from .embedded import EmbeddedBackend
 from .evidence import Evidence, fused_scores, residual_cosines
 from .gate import Background, GateModel, Null, probe_questions, raw_features
+from .growth import LanguageSums, SharedRows, article_starts, combined, mix_moved, readable_counts
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+MIX_MOVED = 0.05
+"""How far a language's share of the corpus's sentences may move before the probes are asked again."""
 
 
 @dataclass
@@ -84,6 +88,12 @@ class Engine:
     null: Null | None = None
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
+    sums: LanguageSums = field(default_factory=LanguageSums)
+    """The background's running sums (per language, every original sentence), so a change updates it."""
+    readable_counts: dict[str, int] = field(default_factory=dict)
+    """Per language, how many passages can be read in it (``readable_share`` times the passages)."""
+    centroid_rows: SharedRows | None = None
+    """The buffer ``centroids`` is a view of, shared with the engines made from this one by a change."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -118,6 +128,21 @@ class Engine:
         settings = settings or Settings()
         backend = backend or EmbeddedBackend()
         bundle = shipped_bundle() if bundle is None else bundle
+        gate = gate or GateModel.fitted()
+        if (
+            previous is not None
+            and previous.backend is backend
+            and hasattr(backend, "apply")
+            and corpus.articles
+            and previous.corpus.articles
+        ):
+            try:
+                engine = cls._changed(previous, corpus, cache_dir, bundle, progress, gate)
+            except DeltaRefused as refused:  # not the backend's latest index: the whole batch it is
+                log.info("index updated whole rather than by a delta: %s", refused)
+            else:
+                engine.stats = replace(engine.stats, seconds=time.perf_counter() - started)
+                return engine
         batch, stats = _batch(corpus, embedder, aligner, settings, cache_dir, bundle, progress)
         if previous is not None and previous.backend is backend:
             before, after = previous.corpus.article_digests, corpus.article_digests
@@ -134,10 +159,109 @@ class Engine:
             detector=detector,
             settings=settings,
             backend=backend,
-            gate=gate or GateModel.fitted(),
+            gate=gate,
         )
         engine.null = engine.probe_null(cache_dir, bundle)
         engine.stats = replace(stats, seconds=time.perf_counter() - started)
+        log.info(
+            "index built whole on %s: %d articles, %d passages, as the corpus on disk holds them",
+            backend.name,
+            len(corpus.articles),
+            len(corpus.passages),
+        )
+        return engine
+
+    @classmethod
+    def _changed(
+        cls,
+        previous: Engine,
+        corpus: Corpus,
+        cache_dir: Path | None,
+        bundle: Bundle,
+        progress: Progress | None,
+        gate: GateModel,
+    ) -> Engine:
+        """The engine over ``corpus``, from ``previous`` and what changed since: the cost of the change alone.
+
+        Only the added and edited articles are analysed and embedded; the backend takes them as a
+        :class:`~.backend.Delta`; centroids, the background's sums and the readable counts are updated,
+        and the probes' null is kept unless the corpus's language mix moved by more than
+        :data:`MIX_MOVED` (then they are asked again).
+        """
+        before, after = previous.corpus.article_digests, corpus.article_digests
+        fresh = {a for a, digest in after.items() if before.get(a) != digest}
+        gone = (fresh & before.keys()) | (before.keys() - after.keys())
+        ids = [a.id for a in corpus.articles]
+        starts = article_starts(corpus)
+        fresh_rows = [j for j, article in enumerate(ids) if article in fresh]
+        numbers = [i for j in fresh_rows for i in range(int(starts[j]), int(starts[j + 1]))]
+        passages = [corpus.passages[i] for i in numbers]
+        if passages:
+            batch, stats = _batch(
+                corpus, previous.embedder, previous.aligner, previous.settings, cache_dir, bundle, progress, passages
+            )
+        else:  # only removals: nothing to analyse or embed
+            batch, stats = _empty_batch(), BuildStats()
+        old_starts = article_starts(previous.corpus)
+        old_row = {a.id: j for j, a in enumerate(previous.corpus.articles)}
+        gone_numbers = np.array(
+            [
+                i
+                for a in sorted(gone, key=old_row.__getitem__)
+                for i in range(old_starts[old_row[a]], old_starts[old_row[a] + 1])
+            ],
+            dtype=np.int64,
+        )
+        gone_passages = [previous.corpus.passages[int(i)] for i in gone_numbers]
+        index = previous.backend.apply(previous.index, Delta(batch, frozenset(gone), ids))  # type: ignore[attr-defined]
+
+        sums = previous.sums
+        if len(gone_numbers):
+            held = previous.index.fetch(gone_numbers, [])
+            languages = np.array([gone_passages[o].original.language for o in held.sentence_owner.tolist()], dtype=str)
+            sums = sums.changed(held.sentence_vectors, held.sentence_echoes, languages, -1)
+        owners = np.repeat(np.arange(len(passages)), np.diff(np.asarray(batch.sentence_starts)))
+        languages = np.array([p.original.language for p in passages], dtype=str)[owners] if len(passages) else owners
+        sums = sums.changed(batch.sentence_vectors, batch.sentence_echoes, languages.astype(str), 1)
+        counts = combined(previous.readable_counts, readable_counts(passages), readable_counts(gone_passages, -1))
+
+        # Centroids: the previous engine's rows are shared (they never change); fresh articles' are appended.
+        shared = previous.centroid_rows or SharedRows(previous.centroids)
+        article_rows = np.zeros(len(ids), dtype=np.int64)
+        kept = [j for j, article in enumerate(ids) if article not in fresh]
+        if kept:
+            firsts = np.array([int(old_starts[old_row[ids[j]]]) for j in kept], dtype=np.int64)
+            article_rows[np.array(kept, dtype=np.int64)] = previous.passage_article[firsts]
+        made = np.zeros((0, shared.buffer.shape[1]), dtype=np.float32)
+        if fresh_rows:
+            batch_article = np.repeat(np.arange(len(fresh_rows)), np.diff(starts)[fresh_rows])
+            made = _centroids(batch.sentence_vectors, batch_article[owners], len(fresh_rows))
+        shared, first = shared.appended(made)
+        article_rows[np.array(fresh_rows, dtype=np.int64)] = first + np.arange(len(fresh_rows))
+        passage_article = np.repeat(article_rows, np.diff(starts)).astype(np.int64)
+        centroids = shared.buffer[: first + len(fresh_rows)]
+
+        engine = cls(
+            corpus=corpus,
+            embedder=previous.embedder,
+            aligner=previous.aligner,
+            detector=previous.detector,
+            settings=previous.settings,
+            backend=previous.backend,
+            index=index,
+            background=sums.background(),
+            readable_share={language: count / len(corpus.passages) for language, count in counts.items()},
+            centroids=centroids,
+            passage_article=passage_article,
+            gate=gate,
+            null=previous.null,
+            stats=stats,
+            sums=sums,
+            readable_counts=counts,
+            centroid_rows=shared,
+        )
+        if previous.null is None or mix_moved(previous.sums.counts, sums.counts, MIX_MOVED):
+            engine.null = engine.probe_null(cache_dir, bundle)
         return engine
 
     @classmethod
@@ -160,6 +284,11 @@ class Engine:
         languages = np.array([p.original.language for p in passages], dtype=object)[owners].astype(str)
         _, passage_article = np.unique(np.array(batch.articles, dtype=object).astype(str), return_inverse=True)
         passage_article = passage_article.astype(np.int64).reshape(-1)
+        sums = LanguageSums().changed(batch.sentence_vectors, batch.sentence_echoes, languages, 1)
+        counts = readable_counts(passages)
+        articles = int(passage_article.max(initial=-1)) + 1
+        # Room after the rows for the articles later changes add (see SharedRows).
+        shared = SharedRows(_centroids(batch.sentence_vectors, passage_article[owners], articles))
         return cls(
             corpus=corpus,
             embedder=embedder,
@@ -168,15 +297,14 @@ class Engine:
             settings=settings,
             backend=backend,
             index=index,
-            background=Background.drawn(
-                batch.sentence_vectors, batch.sentence_echoes, languages, settings.background_sentences
-            ),
-            readable_share=_readable_share(passages),
-            centroids=_centroids(
-                batch.sentence_vectors, passage_article[owners], int(passage_article.max(initial=-1)) + 1
-            ),
+            background=sums.background(),
+            readable_share={language: count / len(passages) for language, count in counts.items()},
+            centroids=shared.buffer[: shared.used],
             passage_article=passage_article,
             gate=gate,
+            sums=sums,
+            readable_counts=counts,
+            centroid_rows=shared,
         )
 
     def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
@@ -381,20 +509,27 @@ class Engine:
         )
 
     def answers_from(
-        self, question: str, passages: Collection[int], *, language: str | None = None, hint: str | None = None
+        self,
+        question: str,
+        passages: Collection[int],
+        *,
+        language: str | None = None,
+        hint: str | None = None,
+        query: np.ndarray | None = None,
     ) -> Answer:
         """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
 
         The question is looked up as usual, so the gate weighs the best of ``passages`` against the
         rest of the corpus as it would any leader; the results are the given passages alone, and an
         older passage saying the same thing folds into them as corroboration. Following a question
-        asks this of the passages a change brought.
+        asks this of the passages a change brought; ``query``, the question's vector when the caller keeps
+        it (a followed question's is), saves embedding it again.
         """
         question = " ".join(question.split())
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         refused = Answer(question, answer_language, False, (), detection.detected)
-        evidence = self._looked_up(question, detection)
+        evidence = self._looked_up(question, detection, query)
         wanted = np.isin(evidence.passages, np.fromiter(passages, np.int64)) if evidence is not None else None
         if evidence is None or wanted is None or not wanted.any():
             return refused
@@ -421,9 +556,11 @@ def _batch(
     cache_dir: Path | None,
     bundle: Bundle,
     progress: Progress | None,
+    only: Sequence[Passage] | None = None,
 ) -> tuple[IndexBatch, BuildStats]:
-    """The corpus analysed and embedded for a backend; with how many texts were embedded afresh, and why."""
-    passages = corpus.passages
+    """The corpus (or ``only`` these passages of it) analysed and embedded for a backend; with how many texts
+    were embedded afresh, and why."""
+    passages = corpus.passages if only is None else only
     docs = [(i, r) for i, p in enumerate(passages) for r in p.renditions()]
     embedded_docs = [j for j, (_, r) in enumerate(docs) if settings.embed_translations or r.method is None]
 
@@ -437,7 +574,8 @@ def _batch(
 
     texts = [docs[j][1].text for j in embedded_docs] + sentence_texts
     echo_texts = sentence_texts + translated_texts
-    retrieval = EmbeddingCache(cache_dir, embedder.name, bundle.vectors_for(embedder.name))
+    journal = only is not None  # a change reads and appends to the journal only, never the whole file
+    retrieval = EmbeddingCache(cache_dir, embedder.name, bundle.vectors_for(embedder.name), journal=journal)
     if aligner.name == embedder.name:  # one model in both roles: one cache file, written once
         caches = [retrieval]
         note = retrieval.rebuilt_reason  # read before embedding: writing the cache back clears it
@@ -445,7 +583,7 @@ def _batch(
         vectors = both[: len(texts)]
         echoes = np.vstack([both[len(embedded_docs) : len(texts)], both[len(texts) :]])
     else:
-        alignment = EmbeddingCache(cache_dir, aligner.name, bundle.vectors_for(aligner.name))
+        alignment = EmbeddingCache(cache_dir, aligner.name, bundle.vectors_for(aligner.name), journal=journal)
         caches = [retrieval, alignment]
         note = retrieval.rebuilt_reason or alignment.rebuilt_reason
         requests = [Request(retrieval, texts, embedder.embed), Request(alignment, echo_texts, aligner.embed)]
@@ -488,6 +626,27 @@ def _batch(
     return batch, stats
 
 
+def _empty_batch() -> IndexBatch:
+    none = np.zeros(0, dtype=np.int64)
+    rows = np.zeros((0, 0), dtype=np.float32)
+    return IndexBatch(
+        (),
+        (),
+        none,
+        (),
+        none.astype(bool),
+        [],
+        [],
+        none,
+        rows,
+        np.zeros(1, np.int64),
+        none.reshape(0, 2),
+        rows,
+        rows,
+        {},
+    )
+
+
 def query_model(embedder_name: str) -> str:
     """The name question vectors are cached and shipped under: an encoder embeds a question otherwise."""
     return f"{embedder_name}-queries"
@@ -514,14 +673,6 @@ def _centroids(vectors: np.ndarray, article_of_row: np.ndarray, articles: int) -
         sums[owners[starts]] = np.add.reduceat(np.asarray(vectors, dtype=np.float64)[order], starts, axis=0)
     counts = np.bincount(article_of_row, minlength=articles).astype(np.float64)
     return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
-
-
-def _readable_share(passages: tuple[Passage, ...]) -> dict[str, float]:
-    counts: dict[str, int] = {}
-    for passage in passages:
-        for rendition in passage.renditions():
-            counts[rendition.language] = counts.get(rendition.language, 0) + 1
-    return {language: count / len(passages) for language, count in counts.items()}
 
 
 def _corroboration(passage: Passage) -> Corroboration:

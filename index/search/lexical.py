@@ -99,14 +99,95 @@ class LexicalIndex:
         self._counts = counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.uint32)
         self._indptr = np.searchsorted(keys // width, np.arange(len(self.vocabulary) + 1))
         del keys, counts, first
-        average = float(length.mean()) if self.size else 1.0
-        # BM25's length normalisation, k1 (1 - b + b |d| / avgdl), per document.
-        self._norm = (k1 * (1 - b + b * length / (average or 1.0))).astype(np.float32)
+        self._length = length.copy()
+        self.k1, self.b = k1, b
+        self.total_length = int(length.sum(dtype=np.int64))
+        self._norms: tuple[float, np.ndarray] | None = None
+
+    @classmethod
+    def _of(
+        cls,
+        vocabulary: Vocabulary,
+        docs: np.ndarray,
+        counts: np.ndarray,
+        indptr: np.ndarray,
+        length: np.ndarray,
+        *,
+        k1: float = K1,
+        b: float = B,
+    ) -> LexicalIndex:
+        """An index from its arrays (what :meth:`merged` computes)."""
+        index = cls.__new__(cls)
+        index.size = len(length)
+        index.vocabulary = vocabulary
+        index._docs, index._counts, index._indptr = docs, counts, indptr
+        index._length = length
+        index.k1, index.b = k1, b
+        index.total_length = int(length.sum(dtype=np.int64))
+        index._norms = None
+        return index
+
+    @classmethod
+    def merged(cls, parts: Sequence[tuple[LexicalIndex, np.ndarray]], size: int) -> LexicalIndex:
+        """One index of ``size`` documents from the ``parts``: each index with, per document, its new number
+        (-1 to leave it out). Postings are carried over (nothing is analysed again): a merge costs its postings.
+        """
+        terms_of = [part.vocabulary.terms() for part, _ in parts]
+        vocabulary = Vocabulary({t for terms in terms_of for t in terms})
+        number = {term: i for i, term in enumerate(vocabulary.terms())}
+        length = np.ones(size, dtype=np.int32)
+        keys_all, counts_all = [], []
+        width = max(size, 1)
+        for (part, renumber), terms in zip(parts, terms_of, strict=True):
+            renumber = np.asarray(renumber, dtype=np.int64)
+            rank = np.array([number[t] for t in terms], dtype=np.int64)
+            term_of = np.repeat(rank, np.diff(part._indptr))
+            new = renumber[part._docs.astype(np.int64)]
+            kept = new >= 0
+            keys_all.append(term_of[kept] * width + new[kept])
+            counts_all.append(part._counts[kept].astype(np.uint32))
+            length[renumber[renumber >= 0]] = part._length[renumber >= 0]
+        keys = np.concatenate(keys_all) if keys_all else np.zeros(0, np.int64)
+        counts = np.concatenate(counts_all) if counts_all else np.zeros(0, np.uint32)
+        order = np.argsort(keys, kind="stable")
+        keys, counts = keys[order], counts[order]
+        return cls._of(
+            vocabulary,
+            (keys % width).astype(index_dtype(size)),
+            counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.uint32),
+            np.searchsorted(keys // width, np.arange(len(vocabulary) + 1)),
+            length,
+            k1=parts[0][0].k1 if parts else K1,
+            b=parts[0][0].b if parts else B,
+        )
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Per document, its length as BM25 counts it (a document without terms counting as one)."""
+        return self._length
+
+    @property
+    def average_length(self) -> float:
+        """The mean document length (a document without terms counting as one), as a full build computes it."""
+        return self.total_length / self.size if self.size else 1.0
+
+    def norm(self, average: float) -> np.ndarray:
+        """BM25's length normalisation, k1 (1 - b + b |d| / avgdl), per document, for the collection's ``average``.
+
+        Kept for the last average asked: a segment of a larger collection is normalised by the whole's.
+        """
+        cached = self._norms
+        if cached is not None and cached[0] == average:
+            return cached[1]
+        norm = (self.k1 * (1 - self.b + self.b * self._length / (average or 1.0))).astype(np.float32)
+        self._norms = (average, norm)
+        return norm
 
     @property
     def nbytes(self) -> int:
-        arrays = (self._docs, self._counts, self._indptr, self._norm)
-        return sum(a.nbytes for a in arrays) + self.vocabulary.nbytes
+        arrays = (self._docs, self._counts, self._indptr, self._length)
+        norms = 0 if self._norms is None else self._norms[1].nbytes
+        return sum(a.nbytes for a in arrays) + self.vocabulary.nbytes + norms
 
     def _numbers(self, terms: Sequence[str]) -> list[int]:
         found = (self.vocabulary.get(t) for t in terms if t)
@@ -114,19 +195,37 @@ class LexicalIndex:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """The BM25 score of every document for the query ``terms`` (zeros when none match)."""
-        scores = np.zeros(self.size, dtype=np.float32)
         numbers = self._numbers(terms)
-        if not numbers or self.size == 0:
+        weights = self._idf_of(np.array(numbers, dtype=np.int64)).astype(np.float32).tolist()
+        return self.weighted_scores(list(zip(numbers, weights, strict=True)), self.average_length)
+
+    def weighted_scores(self, weights: Sequence[tuple[int, float]], average: float) -> np.ndarray:
+        """BM25 scores of every document for (term number, IDF) pairs, in query order, normalised by ``average``.
+
+        The IDF and the average length are the whole collection's, which a segment is given, so a document
+        scores what it would in one index of everything.
+        """
+        scores = np.zeros(self.size, dtype=np.float32)
+        if not weights or self.size == 0:
             return scores
+        norm = self.norm(average)
         # A term's postings name each document once, so adding its weights by fancy index is exact; a term
         # repeated in the query counts again, as in BM25. Term by term, nothing the size of every posting
         # asked for is gathered, and the sums stay float32 (np.bincount would make a float64 copy of both).
-        for number, idf in zip(numbers, self._idf_of(np.array(numbers)).astype(np.float32).tolist(), strict=True):
+        for number, idf in weights:
             first, last = int(self._indptr[number]), int(self._indptr[number + 1])
             docs = self._docs[first:last]
             counts = self._counts[first:last].astype(np.float32)
-            scores[docs] += np.float32(idf) * counts / (counts + self._norm[docs])
+            scores[docs] += np.float32(idf) * counts / (counts + norm[docs])
         return scores
+
+    def term_numbers(self, terms: Sequence[str]) -> list[int | None]:
+        """Each term's number here, None when no document has it."""
+        return [self.vocabulary.get(t) if t else None for t in terms]
+
+    def postings(self, number: int) -> np.ndarray:
+        """The documents holding term ``number``, ascending."""
+        return self._docs[int(self._indptr[number]) : int(self._indptr[number + 1])]
 
     def presence(self, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
         """A boolean matrix: does document ``docs[i]`` contain ``terms[j]``?"""
@@ -136,6 +235,8 @@ class LexicalIndex:
             if number is None:
                 continue
             postings = self._docs[self._indptr[number] : self._indptr[number + 1]]  # ascending
+            if not len(postings):  # a merged segment may keep a term whose documents all went
+                continue
             at = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
             out[:, j] = postings[at] == docs
         return out

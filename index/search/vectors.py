@@ -149,11 +149,19 @@ def _unpack_nibbles(packed: np.ndarray, dimension: int) -> np.ndarray:
 
 
 def store_rows(
-    vectors: np.ndarray, precision: Precision = "float32", *, order: np.ndarray | None = None, refine: bool = False
+    vectors: np.ndarray,
+    precision: Precision = "float32",
+    *,
+    order: np.ndarray | None = None,
+    refine: bool = False,
+    mean: np.ndarray | None = None,
 ) -> Rows:
     """``vectors`` (rows taken in ``order`` if given) at ``precision``, converted chunk by chunk.
 
     ``refine`` keeps int8 rows' refinements too (see :class:`Int8Rows`), half a byte more per component.
+    ``mean``, when given, is the reference int8 codes are taken from instead of the collection's own mean:
+    rows coded against one reference read back the same in whichever collection holds them, which lets
+    segments of one index be coded apart and merged by copying their codes.
     """
     n = len(vectors) if order is None else len(order)
     dimension = vectors.shape[1] if vectors.ndim == 2 else 0
@@ -171,10 +179,9 @@ def store_rows(
         return DenseRows(data, precision)
     if precision != "int8":
         raise ValueError(f"unknown vector precision {precision!r}: float32, float16 or int8")
-    total = np.zeros(dimension, dtype=np.float64)
-    for _, _, picked in chunks():
-        total += rows_of(picked).sum(axis=0, dtype=np.float64)
-    mean = (total / max(n, 1)).astype(np.float32)
+    if mean is None:
+        mean = collection_mean(vectors if order is None else np.asarray(vectors)[order])
+    mean = np.asarray(mean, dtype=np.float32)
     codes = np.empty((n, dimension), dtype=np.int8)
     scales = np.empty(n, dtype=np.float32)
     fine = np.empty((n, (dimension + 1) // 2), dtype=np.uint8) if refine else None
@@ -190,6 +197,35 @@ def store_rows(
             steps = np.rint((scaled - rounded + 0.5) * _FINE_STEPS).clip(0, _FINE_STEPS).astype(np.uint8)
             fine[a:b] = _pack_nibbles(steps)
     return Int8Rows(codes, scales, mean, fine)
+
+
+def collection_mean(vectors: np.ndarray) -> np.ndarray:
+    """The mean row of ``vectors`` (float32), summed chunk by chunk in float64."""
+    n = len(vectors)
+    total = np.zeros(vectors.shape[1] if vectors.ndim == 2 else 0, dtype=np.float64)
+    for a in range(0, n, _CHUNK):
+        total += np.asarray(vectors[a : a + _CHUNK], dtype=np.float32).sum(axis=0, dtype=np.float64)
+    return (total / max(n, 1)).astype(np.float32)
+
+
+def concat_rows(parts: list[tuple[Rows, np.ndarray]]) -> Rows:
+    """The given rows of several stores, one after the other, copied as stored (int8 codes are not coded again).
+
+    Int8 stores must share their reference mean (see :func:`store_rows`).
+    """
+    first = parts[0][0]
+    if isinstance(first, Int8Rows):
+        stores = [(cast(Int8Rows, rows), picked) for rows, picked in parts]
+        fine = None
+        if first.fine is not None:
+            fine = np.concatenate([cast(np.ndarray, rows.fine)[picked] for rows, picked in stores])
+        return Int8Rows(
+            np.concatenate([rows.data[picked] for rows, picked in stores]),
+            np.concatenate([rows.scales[picked] for rows, picked in stores]),
+            first.mean,
+            fine,
+        )
+    return DenseRows(np.concatenate([rows.data[i] for rows, i in parts]), first.precision)
 
 
 class VectorIndex:
@@ -214,7 +250,11 @@ class VectorIndex:
         seed: int = 0,
         precision: Precision = "float32",
         rescore: bool = False,
+        mean: np.ndarray | None = None,
+        stored: Rows | None = None,
     ) -> None:
+        """``mean``: the int8 reference (see :func:`store_rows`); ``stored``: rows already coded (a merge's),
+        in the order of ``vectors``, which then only serve to partition them."""
         n = len(vectors)
         self.exact = n <= exact_limit
         self.probes = probes
@@ -222,7 +262,9 @@ class VectorIndex:
         # Rescoring needs the refinements, which only int8 rows have (float16 needs no rescoring).
         self.rescore = rescore and precision == "int8"
         if self.exact:
-            self._store = store_rows(vectors, precision, refine=self.rescore)
+            self._store = (
+                stored if stored is not None else store_rows(vectors, precision, refine=self.rescore, mean=mean)
+            )
             return
         lists = max(16, int(np.sqrt(n) * 2))
         self.centroids = _kmeans(vectors, lists, seed=seed)
@@ -232,7 +274,10 @@ class VectorIndex:
         self._order = order
         self._position = np.empty_like(order)
         self._position[order] = np.arange(n, dtype=order.dtype)
-        self._store = store_rows(vectors, precision, order=order, refine=self.rescore)
+        if stored is not None:
+            self._store = concat_rows([(stored, order.astype(np.int64))])
+        else:
+            self._store = store_rows(vectors, precision, order=order, refine=self.rescore, mean=mean)
         self._bounds = np.searchsorted(assignment[order], np.arange(lists + 1))
 
     def __len__(self) -> int:
@@ -256,6 +301,15 @@ class VectorIndex:
         """The vectors (float32) in the order they were given."""
         return self.rows(np.arange(len(self)))
 
+    @property
+    def stored(self) -> Rows:
+        """The rows as stored, in the order given to the constructor only while the search is exact."""
+        return self._store
+
+    def stored_order(self) -> np.ndarray:
+        """Per stored row, its row number as given to the constructor."""
+        return np.arange(len(self)) if self.exact else self._order.astype(np.int64)
+
     def search(self, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers and cosines of the ``limit`` best vectors, best first.
 
@@ -265,25 +319,43 @@ class VectorIndex:
         if len(self) == 0 or limit <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = np.asarray(query, dtype=np.float32)
-        depth = limit * _RESCORED if self.rescore else limit
+        stored, scores = self.scan(query, self.depth(limit))
+        if self.rescore:
+            scores = self.refine(query, stored, scores)
+            best = top_k(scores, limit)
+            stored, scores = stored[best], scores[best]
+        return self.row_numbers(stored), scores
+
+    def depth(self, limit: int) -> int:
+        """How many rows the scan keeps for ``limit`` results (more when they are rescored)."""
+        return limit * _RESCORED if self.rescore else limit
+
+    def scan(self, query: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored positions and cosines (as stored) of the ``depth`` best rows, best first (ties by position)."""
+        if len(self) == 0 or depth <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self.exact:
             scores = self._store.dot(query)
             stored = top_k(scores, depth)
-            scores = scores[stored]
-        else:
-            nearest = top_k(self.centroids @ query, self.probes)
-            # Each list is a contiguous slice: score the slices in place rather than gathering a copy.
-            starts, ends = self._bounds[nearest], self._bounds[nearest + 1]
-            scores = np.concatenate([self._store.dot(query, a, b) for a, b in zip(starts, ends, strict=True)])
-            candidates = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-            best = top_k(scores, depth)
-            stored, scores = candidates[best], scores[best]
-        if self.rescore:
-            scores = cast(Int8Rows, self._store).refined_dot(query, stored, scores)
-            best = top_k(scores, limit)
-            stored, scores = stored[best], scores[best]
+            return stored, scores[stored]
+        nearest = top_k(self.centroids @ query, self.probes)
+        # Each list is a contiguous slice: score the slices in place rather than gathering a copy.
+        starts, ends = self._bounds[nearest], self._bounds[nearest + 1]
+        scores = np.concatenate([self._store.dot(query, a, b) for a, b in zip(starts, ends, strict=True)])
+        candidates = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        best = top_k(scores, depth)
+        return candidates[best], scores[best]
+
+    def refine(self, query: np.ndarray, stored: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+        """The rescored cosines of scanned rows (their coarse cosines when there is no rescoring)."""
+        if not self.rescore:
+            return coarse
+        return cast(Int8Rows, self._store).refined_dot(query, stored, coarse)
+
+    def row_numbers(self, stored: np.ndarray) -> np.ndarray:
+        """Stored positions as the row numbers given to the constructor."""
         rows = stored if self.exact else self._order[stored]
-        return rows.astype(np.int64), scores
+        return np.asarray(rows).astype(np.int64)
 
 
 _RESCORED = 4
@@ -292,18 +364,29 @@ rows that the error could bring into the best are rarely further down than that.
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, largest first (ties by index)."""
+    """Indices of the k largest scores, largest first (ties by index, at the k-th place too).
+
+    Ties at the k-th place are settled by index as well, not as partitioning leaves them: a passage
+    then makes the cut the same way whichever segment, or however large an index, holds it.
+    """
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
+    pool = None
     if len(scores) >= _SAMPLED_FROM and len(sample := scores[::_SAMPLE_STRIDE]) >= 4 * k:
         # The k-th best of a sample is reached by at least k of all scores, so only those can be among
         # the k best: partitioning them instead of every score saves most of a million-score search.
         floor = np.partition(sample, len(sample) - k)[len(sample) - k]
-        kept = np.flatnonzero(scores >= floor)
-        part = kept[np.argpartition(-scores[kept], k - 1)[:k]] if k < len(kept) else kept
+        pool = np.flatnonzero(scores >= floor)
+    candidates = scores if pool is None else scores[pool]
+    if k < len(candidates):
+        kth = candidates[np.argpartition(-candidates, k - 1)[k - 1]]
+        above = np.flatnonzero(candidates > kth)
+        tied = np.flatnonzero(candidates == kth)[: k - len(above)]
+        part = np.concatenate([above, tied])
     else:
-        part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        part = np.arange(len(candidates))
+    part = part if pool is None else pool[part]
     return part[np.lexsort((part, -scores[part]))]
 
 

@@ -11,6 +11,7 @@ import yaml
 
 from corpus import BUNDLED
 from index import SUPPORTED, Corpus, CorpusError, LanguageDetector, load_corpus
+from index.corpus import loader
 from index.corpus.frontmatter import read_document
 
 from ..conftest import DATA
@@ -230,3 +231,24 @@ def test_a_subheading_directly_above_its_paragraph_keeps_every_paragraph(tmp_pat
         "Third paragraph.",
     ]
     assert [p.original.heading for p in passages] == [None, "A subheading", None]
+
+
+def test_a_load_given_the_previous_corpus_reads_only_changed_files_and_equals_a_full_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "corpus"
+    shutil.copytree(BUNDLED, root, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    first = load_corpus(root)
+    edited = first.articles[0].path
+    edited.write_text(edited.read_text(encoding="utf-8").rstrip() + " Edited since.\n", encoding="utf-8")
+    (root / "articles" / first.articles[1].path.name).unlink()
+    shutil.rmtree(root / "translations" / first.articles[1].id, ignore_errors=True)
+    read: list[Path] = []
+    real = loader.read_document
+    monkeypatch.setattr(loader, "read_document", lambda path, problems: read.append(path) or real(path, problems))
+    again = load_corpus(root, previous=first)
+    translations = root / "translations" / first.articles[0].id
+    assert {edited, *translations.glob("*.md")} >= set(read) and edited in read
+    full = load_corpus(root)
+    assert again == full and again.digest == full.digest and list(again.passages) == list(full.passages)
+    assert again.article_digests == full.article_digests

@@ -20,9 +20,11 @@ class StandInEngine:
 
     def __init__(self) -> None:
         article = {name: SimpleNamespace(id=name, title=f"Headline {name}") for name in ("A", "B")}
-        self.corpus = SimpleNamespace(passages=[SimpleNamespace(article=article[n]) for n in ("A", "A", "B", "B")])
+        passages = [SimpleNamespace(article=article[n]) for n in ("A", "A", "B", "B")]
+        self.corpus = SimpleNamespace(passages=passages, articles=(article["A"], article["B"]))
         self.index = SimpleNamespace(fetch=self.fetch)
         self.asked: list[tuple[str, tuple[int, ...]]] = []
+        self.queries: list[Any] = []
         self.hedged = False
         self.headline_first = False
 
@@ -36,8 +38,11 @@ class StandInEngine:
             vector_owner=np.arange(len(passages)),
         )
 
-    def answers_from(self, question: str, passages: Collection[int], *, language: str, hint: Any) -> Answer:
+    def answers_from(
+        self, question: str, passages: Collection[int], *, language: str, hint: Any, query: Any = None
+    ) -> Answer:
         self.asked.append((question, tuple(passages)))
+        self.queries.append(query)
         article = self.corpus.passages[next(iter(passages))].article.id
         also = (Corroboration("A", 0, "Ouest", "t", "", "x"),) if article == "B" else ()
         first = Result(article, 0, "s", "t", "", "2026-11-20", "fr", "x", None, None, 1.0, also_reported_by=also)
@@ -71,6 +76,7 @@ def test_an_article_answers_a_follow_once_and_a_corroboration_is_not_news(tmp_pa
     assert sorted((f.follow.chat_id, f.article_id) for f in report.findings) == [(1, "A"), (2, "A")]
     assert sorted((f.chat_id, a) for f, a in report.corroborations) == [(1, "B"), (2, "B")]
     assert len(engine.asked) == 2  # once per article for the shared question, not once per follower
+    assert all(np.array_equal(q, [1.0, 0.0]) for q in engine.queries)  # its kept vector: not embedded again
 
     far = find_new_coverage(engine, store, vectors, {"A"}, threshold=1.5)  # type: ignore[arg-type]
     assert far.findings == [] and far.close == 0  # nobody close: nothing asked in full

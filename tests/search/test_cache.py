@@ -60,3 +60,36 @@ def test_progress_counts_every_text_to_embed_across_encoders(tmp_path: Path) -> 
     assert seen[0] == (0, 130) and seen[-1] == (130, 130)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert len(seen) > 3  # in steps, not only at the end
+
+
+def test_a_change_appends_to_the_journal_and_the_next_full_build_folds_it_in(tmp_path: Path) -> None:
+    full = EmbeddingCache(tmp_path, "m")
+    full.embed(["a", "b"], fake_vectors)
+    file = tmp_path / "embeddings-m.npz"
+    written = file.read_bytes()
+    change = EmbeddingCache(tmp_path, "m", journal=True)
+    vectors, computed = change.embed(["c"], fake_vectors)
+    assert computed == 1 and file.read_bytes() == written  # the file is not rewritten for a change
+    again = EmbeddingCache(tmp_path, "m", journal=True)
+    assert again.missing(["c", "a"]) == {text_key("a"): "a"}  # a journal cache reads the journal alone
+    whole = EmbeddingCache(tmp_path, "m")
+    np.testing.assert_array_equal(whole.embed(["a", "b", "c"], fail)[0][2], vectors[0])
+    assert not (tmp_path / "embeddings-m.log").exists() and file.read_bytes() != written
+
+
+def test_a_journal_record_cut_short_by_a_kill_is_ignored_and_embedded_again(tmp_path: Path) -> None:
+    EmbeddingCache(tmp_path, "m", journal=True).embed(["a", "b"], fake_vectors)
+    journal = tmp_path / "embeddings-m.log"
+    journal.write_bytes(journal.read_bytes()[:-7])
+    cache = EmbeddingCache(tmp_path, "m", journal=True)
+    assert cache.missing(["a", "b"]) == {text_key("b"): "b"}
+    _, computed = cache.embed(["a", "b"], fake_vectors)
+    assert computed == 1
+
+
+def fake_vectors(texts: object) -> np.ndarray:
+    return HashingEmbedder(8).embed(list(texts))  # type: ignore[call-overload]
+
+
+def fail(texts: object) -> np.ndarray:
+    raise AssertionError(f"nothing should be embedded: {texts}")

@@ -119,7 +119,7 @@ def test_a_passage_counts_by_its_best_language_version() -> None:
     terms = ["t1", "t2", "t3"]
     best: dict[int, float] = {}
     for d, p in enumerate(batch.doc_passage.tolist()):
-        score = float(index.lexical.scores(terms)[d])
+        score = float(index.base.lexical.scores(terms)[d])
         best[p] = max(best.get(p, 0.0), score)
     expected = sorted((p for p in best if best[p] > 0), key=lambda p: (-best[p], p))[:10]
     got, scores = index.lexical_top(terms, 10)
@@ -131,5 +131,5 @@ def test_a_passage_counts_by_its_best_language_version() -> None:
 def test_the_default_precision_is_int8_and_smaller() -> None:
     batch = make_batch(200)
     compact, full = EmbeddedBackend().build(batch), EmbeddedBackend("float32").build(batch)
-    assert compact.vectors.precision == "int8" and compact.sentence_vectors.data.dtype == np.int8
+    assert compact.base.vectors.precision == "int8" and compact.base.sentence_vectors.data.dtype == np.int8
     assert compact.nbytes < full.nbytes

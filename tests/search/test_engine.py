@@ -257,7 +257,7 @@ def test_the_cache_reuses_vectors_and_embeds_only_what_changed(tmp_path: Path, d
     assert first.stats.embedded == 2
     again = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
     assert again.stats.embedded == 0
-    np.testing.assert_array_equal(again.index.vectors.vectors, first.index.vectors.vectors)
+    np.testing.assert_array_equal(again.index.base.vectors.vectors, first.index.base.vectors.vectors)
     write_article(root, "one", "en", ["First paragraph about Musk.", "A changed paragraph about Harris."])
     changed = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
     assert changed.stats.embedded == 1
@@ -285,7 +285,7 @@ def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path: Path, detector: Langua
     rebuilt = Engine.build(load_corpus(root), cache_dir=cache, embedder=embedder, detector=detector)
     assert rebuilt.stats.cache_note is not None and "rebuilding" in rebuilt.stats.cache_note
     assert rebuilt.stats.embedded == 2
-    np.testing.assert_allclose(rebuilt.index.vectors.vectors, good.index.vectors.vectors)
+    np.testing.assert_allclose(rebuilt.index.base.vectors.vectors, good.index.base.vectors.vectors)
     assert EmbeddingCache(cache, embedder.name).rebuilt_reason is None  # the file is whole again
 
 

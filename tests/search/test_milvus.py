@@ -27,12 +27,15 @@ try:
 except lite_module.LiteUnavailable as missing:  # pragma: no cover - depends on the installation
     pytest.skip(f"Milvus Lite is not available: {missing}", allow_module_level=True)
 
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from pymilvus import DataType, MilvusClient  # noqa: E402
 
 from index.search.backend import (  # noqa: E402
     Alignment,
     BackendMisconfigured,
     BackendUnavailable,
+    Delta,
     IndexBatch,
     fingerprint,
 )
@@ -451,6 +454,31 @@ def test_a_half_done_update_is_never_reused(lite: LiteServer) -> None:
         backend.close()
 
 
+def test_a_delta_killed_halfway_is_never_reused_and_a_whole_one_is(lite: LiteServer) -> None:
+    """A delta that dies between its writes leaves a pair no corpus matches (the next start rebuilds); one that
+    completes leaves the pair a restart over the new corpus reuses, as a full build's."""
+    backend = MilvusBackend(lite.uri, collection="delta_halfway", drop_delay=0)
+    try:
+        built = backend.build(make_batch())
+        failing = _Spy(backend.connection._connected())
+        backend.connection._client = failing
+        failing.fail_on = "delete"  # the delta dies after its upserts
+        changed = make_batch({"a2": ARTICLES["a2"]}, reseed={"a2": 9})
+        with pytest.raises(RuntimeError, match="injected"):
+            backend.apply(built, Delta(changed, frozenset({"a2"}), list(ARTICLES)))
+        backend.connection._client = failing._client
+        rebuilt = backend.build(make_batch())
+        assert rebuilt.name != built.name  # written afresh
+        applied = backend.apply(rebuilt, Delta(changed, frozenset({"a2"}), list(ARTICLES)))
+        restarted = MilvusBackend(lite.uri, collection="delta_halfway", drop_delay=0)
+        try:
+            assert restarted.build(make_batch(reseed={"a2": 9})).name == applied.name  # reused: they agree
+        finally:
+            restarted.close()
+    finally:
+        backend.close()
+
+
 def test_the_fingerprint_changes_with_anything_a_backend_stores() -> None:
     batch = make_batch()
     assert fingerprint(batch) == fingerprint(make_batch())
@@ -659,3 +687,46 @@ def test_the_bot_reports_a_collection_of_another_schema_as_a_configuration_probl
     create_someone_elses_collection(client, "their_news")
     with pytest.raises(ConfigError, match=r"search\.milvus\.collection 'their_news'"):
         open_backend("milvus", MilvusSettings(uri=lite.uri, collection="their_news"), None)
+
+
+# -- deltas ------------------------------------------------------------------------------------------------------
+
+_DELTA_RUNS = iter(range(10_000))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["add", "edit", "remove"]), st.integers(0, 50)), min_size=1, max_size=5))
+def test_any_sequence_of_deltas_answers_as_a_full_build(lite: LiteServer, steps: list[tuple[str, int]]) -> None:
+    """Adds, edits and removals applied as deltas (upserts, deletes) leave Milvus where a full build puts it."""
+    articles = dict(ARTICLES)
+    reseed: dict[str, int] = {}
+    backend = MilvusBackend(lite.uri, collection=f"deltas_{next(_DELTA_RUNS)}", drop_delay=0)
+    try:
+        index = backend.build(make_batch(articles))
+        for kind, seed in steps:
+            if kind == "remove" and len(articles) > 1:
+                gone = sorted(articles)[seed % len(articles)]
+                del articles[gone]
+                reseed.pop(gone, None)
+                delta = Delta(make_batch({}), frozenset({gone}), list(articles))
+            else:
+                target = sorted(articles)[seed % len(articles)] if kind == "edit" else f"n{seed % 7}"
+                if target not in articles:
+                    articles[target] = (["en", "fr", "nl"][seed % 3], 1 + seed % 3, (("de",) if seed % 2 else ()))
+                reseed[target] = seed + 1
+                changed = make_batch({target: articles[target]}, reseed=reseed)
+                delta = Delta(changed, frozenset({target}), list(articles))
+            index = backend.apply(index, delta)
+        full = make_batch(articles, reseed=reseed)
+        built = embedded().build(full)
+        for i, terms in enumerate(queries(7, 8)):
+            assert_same_top(index.lexical_top(terms, 5), built.lexical_top(terms, 5))
+            assert_same_top(index.vector_top(unit_query(i), 4), built.vector_top(unit_query(i), 4))
+            np.testing.assert_allclose(index.idf(terms), built.idf(terms), rtol=1e-9)
+        every = np.arange(full.passages, dtype=np.int64)
+        assert_same_candidates(index.fetch(every, ["t0", "t1"]), built.fetch(every, ["t0", "t1"]))
+        assert fingerprint(full).split("-")[0] in backend.connection.call(
+            lambda c: str(c.get(f"{index.name}_sentences", ids=[FINGERPRINT_ROW], output_fields=["passage_key"]))
+        )
+    finally:
+        backend.close()

@@ -20,8 +20,16 @@ from itertools import chain
 from typing import Any
 
 import grpc
+import numpy as np
 
-from ..backend import BackendMisconfigured, IndexBatch, fingerprint
+from ..backend import (
+    BackendMisconfigured,
+    Delta,
+    DeltaRefused,
+    IndexBatch,
+    article_fingerprints,
+    combined_fingerprint,
+)
 from .connection import DataType, MilvusException, _Connection, _unreachable
 from .queries import MilvusIndex, _Live
 from .schema import (
@@ -103,6 +111,80 @@ class MilvusBackend:
             self._live = index.live
             return index
 
+    def apply(self, index: object, delta: Delta) -> MilvusIndex:
+        """``index`` after ``delta``: upserts the added and edited articles' rows, deletes the removed ones'
+        and the edited ones' rows that no longer exist; nothing else is written or read but their old rows."""
+        with self._lock:
+            live = self._live
+            if not isinstance(index, MilvusIndex) or live is None or index.live is not live:
+                raise DeltaRefused("the Milvus index given is not the one this backend wrote last")
+            if delta.batch.passages and _dims(delta.batch) != live.dims:
+                raise DeltaRefused("the delta's vectors are of another shape than the collection's")
+            self._live = None  # until the delta is whole: a failed one leaves rows the frequencies do not count
+            applied = self._apply(live, index, delta)
+            self._live = applied.live
+            return applied
+
+    def _apply(self, live: _Live, index: MilvusIndex, delta: Delta) -> MilvusIndex:
+        batch, name = delta.batch, live.name
+        fresh = set(batch.articles)
+        touched = sorted(delta.removed | fresh)
+        old = self._old_rows(name, touched)
+        frequencies = Counter(live.frequencies)
+        for terms, _ in old:
+            frequencies.subtract(set(terms.split()) - {EMPTY})
+        for terms in batch.doc_terms:
+            frequencies.update({t for t in terms if t})
+        frequencies = Counter({t: n for t, n in frequencies.items() if n > 0})
+        digests = {a: d for a, d in live.digests.items() if a not in delta.removed and a not in fresh}
+        digests.update(article_fingerprints(batch))
+        doc_rows = list(_document_rows(batch, range(len(batch.doc_passage)))) if batch.passages else []
+        sentence_rows = list(_sentence_rows(batch, range(batch.passages))) if batch.passages else []
+        self._write(_sentences(name), iter([_fingerprint_row("", live.dims)]), upsert=True)
+        self._write(name, iter(doc_rows), upsert=True)
+        self._write(_sentences(name), iter(sentence_rows), upsert=True)
+        self._delete_others(name, touched, [r["id"] for r in doc_rows])
+        self._delete_others(_sentences(name), touched, [r["id"] for r in sentence_rows])
+        mode = "flat" if self._pointer_mode else "auto"
+        self._write(
+            _sentences(name),
+            iter([_fingerprint_row(f"{combined_fingerprint(digests)} {mode}", live.dims)]),
+            upsert=True,
+        )
+        # The new numbering: article after article in the corpus's order, kept articles' keys as they were.
+        kept: dict[str, list[str]] = {}
+        for key in index.keys:
+            kept.setdefault(key.rsplit("#", 1)[0], []).append(key)
+        for key in batch.keys:
+            kept[key.rsplit("#", 1)[0]] = []
+        for key, article in zip(batch.keys, batch.articles, strict=True):
+            kept[article].append(key)
+        keys = tuple(key for article in delta.order for key in kept[article])
+        per_passage = np.diff(batch.doc_starts()) if batch.passages else np.zeros(0, np.int64)
+        embedded = np.bincount(batch.doc_passage[batch.vector_doc], minlength=batch.passages)
+        counts = (
+            index._documents - len(old) + len(batch.doc_passage),
+            index._vectors - sum(1 for _, e in old if e) + len(batch.vector_doc),
+            max(index._most_docs, int(per_passage.max(initial=1))),
+            max(index._most_vectors, int(embedded.max(initial=1))),
+        )
+        applied = _Live(name, live.dims, frequencies, digests)
+        return MilvusIndex.derived(index, keys, counts, frequencies, applied)
+
+    def _old_rows(self, name: str, articles: Sequence[str]) -> list[tuple[str, bool]]:
+        """The analysed terms of the articles' document rows, and whether each is embedded."""
+        found: list[tuple[str, bool]] = []
+        conn = self.connection
+        for group in _chunks(iter(articles), 100):
+            expression = f"article_id in {_literals(group)}"
+            rows = conn.call(
+                lambda c, e=expression: c.query(
+                    name, filter=e, output_fields=["terms", "embedded"], timeout=conn.write_timeout
+                )
+            )
+            found.extend((str(r["terms"]), bool(r["embedded"])) for r in rows)
+        return found
+
     def close(self) -> None:
         with self._lock:
             retiring, self._retiring = self._retiring, {}
@@ -113,7 +195,8 @@ class MilvusBackend:
 
     def _build(self, batch: IndexBatch) -> MilvusIndex:
         previous = self.check()
-        digest = self._digest(batch)
+        digests = article_fingerprints(batch)
+        digest = self._digest(digests)
         dims = _dims(batch)
         conn = self.connection
         if previous is not None and conn.call(lambda c: _stored_fingerprint(c, previous)) == digest:
@@ -121,7 +204,7 @@ class MilvusBackend:
             conn.call(lambda c: _load(c, previous))
             self._drop_orphans(keep={previous})
             log.info("Milvus collection %s already indexes this corpus; reusing it", previous)
-            return self._indexed(previous, batch, dims)
+            return self._indexed(previous, batch, dims, digests)
         name = f"{self.collection}_{time.strftime('%Y%m%d_%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
         self._drop_orphans(keep={previous, name} if previous else {name})
         try:
@@ -138,15 +221,16 @@ class MilvusBackend:
             raise
         if previous is not None and previous != name:
             self._retire(previous)
-        return self._indexed(name, batch, dims)
+        return self._indexed(name, batch, dims, digests)
 
-    def _digest(self, batch: IndexBatch) -> str:
+    def _digest(self, digests: dict[str, int]) -> str:
         """What the pair records of itself: the batch's fingerprint, and which vector index it was given."""
-        return f"{fingerprint(batch)} {'flat' if self._pointer_mode else 'auto'}"
+        return f"{combined_fingerprint(digests)} {'flat' if self._pointer_mode else 'auto'}"
 
-    def _indexed(self, name: str, batch: IndexBatch, dims: tuple[int, int]) -> MilvusIndex:
+    def _indexed(self, name: str, batch: IndexBatch, dims: tuple[int, int], digests: dict[str, int]) -> MilvusIndex:
         frequencies = _document_frequencies(batch.doc_terms)
-        index = MilvusIndex(self.connection, name, batch, frequencies, _Live(name, dims, frequencies))
+        live = _Live(name, dims, frequencies, digests)
+        index = MilvusIndex(self.connection, name, batch, frequencies, live)
         self._live = index.live
         return index
 
@@ -170,8 +254,9 @@ class MilvusBackend:
         self._write(_sentences(name), iter(sentence_rows), upsert=True)
         self._delete_others(name, touched, [r["id"] for r in doc_rows])
         self._delete_others(_sentences(name), touched, [r["id"] for r in sentence_rows])
-        self._write(_sentences(name), iter([_fingerprint_row(self._digest(batch), live.dims)]), upsert=True)
-        return MilvusIndex(self.connection, name, batch, frequencies, _Live(name, live.dims, frequencies))
+        digests = article_fingerprints(batch)
+        self._write(_sentences(name), iter([_fingerprint_row(self._digest(digests), live.dims)]), upsert=True)
+        return MilvusIndex(self.connection, name, batch, frequencies, _Live(name, live.dims, frequencies, digests))
 
     def check(self) -> str | None:
         """Connect, and verify ``search.milvus.collection`` is ours or free; the live collection's name, if any."""

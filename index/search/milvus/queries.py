@@ -48,6 +48,27 @@ class MilvusIndex:
         dims = _dims(batch)
         self._dim, self._echo_dim = dims
 
+    @classmethod
+    def derived(
+        cls,
+        previous: MilvusIndex,
+        keys: tuple[str, ...],
+        counts: tuple[int, int, int, int],
+        frequencies: Mapping[str, int],
+        live: _Live,
+    ) -> MilvusIndex:
+        """An index on the same collections after a delta: ``keys`` numbers its passages; ``counts`` are its
+        documents, embedded documents, and the most documents and embedded ones a passage has."""
+        index = cls.__new__(cls)
+        index.connection, index.name, index.live = previous.connection, previous.name, live
+        index.keys = keys
+        index._number = {key: i for i, key in enumerate(keys)}
+        index._frequencies = frequencies
+        index._documents, index._vectors, index._most_docs, index._most_vectors = counts
+        index._alignments = {}
+        index._dim, index._echo_dim = previous._dim, previous._echo_dim
+        return index
+
     def lexical_top(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         counts = Counter(t for t in terms if t)
         if not counts or k <= 0 or not self._documents:
@@ -219,10 +240,14 @@ class MilvusIndex:
 class _Live:
     """What the backend remembers of the collection it last wrote: for updates."""
 
-    def __init__(self, name: str, dims: tuple[int, int], frequencies: Counter[str]) -> None:
+    def __init__(
+        self, name: str, dims: tuple[int, int], frequencies: Counter[str], digests: Mapping[str, int] | None = None
+    ) -> None:
         self.name = name
         self.dims = dims
         self.frequencies = frequencies
+        self.digests: Mapping[str, int] = digests or {}
+        """Per article, its fingerprint (:func:`~index.search.backend.article_fingerprints`), for deltas."""
 
 
 def _matrix(rows: Sequence[Any], dim: int) -> np.ndarray:
