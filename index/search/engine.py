@@ -20,8 +20,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from .gate import Background, GateModel, Null, probe_questions, raw_features
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
+from .spelling import Corrector, corpus_words
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class Engine:
     null: Null | None = None
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
+    speller: Corrector | None = None
+    """The corpus's vocabulary, to read a question's typing mistakes as the words meant; None reads it as typed."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -177,15 +181,21 @@ class Engine:
             ),
             passage_article=passage_article,
             gate=gate,
+            speller=Corrector.of(corpus_words([*batch.doc_text, *(a.title for a in corpus.articles)])),
         )
 
-    def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None, spell: bool = True
+    ) -> Answer:
         """Answer ``question``: in ``language`` if given, else in the question's own language.
 
         ``hint`` (a Telegram language code, or the user's chosen language)
-        decides for questions too short or ambiguous to identify.
+        decides for questions too short or ambiguous to identify. ``spell``: read typing mistakes
+        as the corpus words meant (see :meth:`_spelled`).
         """
         question = " ".join(question.split())
+        if spell and (read := self._spelled(question, language, hint, partial(self.ask, k=k, language=language))):
+            return read
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         evidence = self._looked_up(question, detection)
@@ -193,6 +203,28 @@ class Engine:
             return Answer(question, answer_language, False, (), detection.detected)
         results = self._fold(evidence, k + self.settings.more_results, answer_language)
         return Answer(question, answer_language, True, tuple(results[:k]), detection.detected, tuple(results[k:]))
+
+    def _spelled(
+        self, question: str, language: str | None, hint: str | None, ask: Callable[..., Answer]
+    ) -> Answer | None:
+        """The answer when reading typing mistakes decides it; None to answer ``question`` as typed.
+
+        A question with no word the corpus or an answer language knows ("asdf qwerty", "x") is about
+        nothing the coverage holds: refused. One with typing mistakes is answered as corrected
+        (``ask(text, hint=hint, spell=False)``), with ``read_as`` set when the correction changed the answer.
+        """
+        if self.speller is None:
+            return None
+        detection = self.detector.detect(question, hint)
+        correction = self.speller.correct(question, detection.detected or detection.language)
+        if not self.speller.knows_any(correction.text):
+            answer_language = language if language in SUPPORTED else detection.language
+            return Answer(question, answer_language, False, (), detection.detected)
+        if not correction.changed:
+            return None
+        corrected, typed = ask(correction.text, hint=hint, spell=False), ask(question, hint=hint, spell=False)
+        changed = _outcome(corrected) != _outcome(typed)
+        return replace(corrected, question=question, read_as=correction.text if changed else None)
 
     def evidence(self, question: str, *, hint: str | None = None, query: np.ndarray | None = None) -> Evidence | None:
         """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting).
@@ -381,7 +413,13 @@ class Engine:
         )
 
     def answers_from(
-        self, question: str, passages: Collection[int], *, language: str | None = None, hint: str | None = None
+        self,
+        question: str,
+        passages: Collection[int],
+        *,
+        language: str | None = None,
+        hint: str | None = None,
+        spell: bool = True,
     ) -> Answer:
         """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
 
@@ -391,6 +429,9 @@ class Engine:
         asks this of the passages a change brought.
         """
         question = " ".join(question.split())
+        again = partial(self.answers_from, passages=passages, language=language)
+        if spell and (read := self._spelled(question, language, hint, again)):
+            return read
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         refused = Answer(question, answer_language, False, (), detection.detected)
@@ -537,6 +578,12 @@ def _body_sentences(rendition: Rendition) -> list[Span]:
 
 def _span(row: np.ndarray) -> Span:
     return int(row[0]), int(row[1])
+
+
+def _outcome(answer: Answer) -> tuple[object, ...]:
+    """What a reader sees of an answer: whether and how sure it answers, and the passages and sentences quoted."""
+    shown = tuple((r.article_id, r.passage_index, r.highlights) for r in answer.results)
+    return answer.answered, answer.hedged, shown
 
 
 def _analysis_language(detection: Detection) -> str:
