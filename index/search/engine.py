@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..corpus.credits import is_credit_line
 from ..corpus.model import Corpus, Passage, Rendition
 from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
@@ -87,6 +88,8 @@ class Engine:
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
     speller: Corrector | None = None
+    credits: np.ndarray | None = None
+    """Per passage, whether it is a credit line (:mod:`index.corpus.credits`): never a candidate answer."""
     """The corpus's vocabulary, to read a question's typing mistakes as the words meant; None reads it as typed."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -182,6 +185,7 @@ class Engine:
             passage_article=passage_article,
             gate=gate,
             speller=Corrector.of(corpus_words([*batch.doc_text, *(a.title for a in corpus.articles)])),
+            credits=_credits(batch, len(passages)),
         )
 
     def ask(
@@ -259,6 +263,10 @@ class Engine:
         lexical_top, lexical_scores = index.lexical_top(terms, settings.candidates)
         query = self.embed_query(question) if query is None else query
         semantic_top, _ = index.vector_top(query, settings.candidates)
+        if self.credits is not None:  # a credit line answers nothing
+            kept = ~self.credits[lexical_top]
+            lexical_top, lexical_scores = lexical_top[kept], lexical_scores[kept]
+            semantic_top = semantic_top[~self.credits[semantic_top]]
         candidates = np.array(list(dict.fromkeys([*semantic_top.tolist(), *lexical_top.tolist()])), dtype=np.int64)
         if not len(candidates):
             return None
@@ -578,6 +586,15 @@ def _body_sentences(rendition: Rendition) -> list[Span]:
 
 def _span(row: np.ndarray) -> Span:
     return int(row[0]), int(row[1])
+
+
+def _credits(batch: IndexBatch, passages: int) -> np.ndarray:
+    """Per passage, whether its original is a credit line ("With Agence France-Presse")."""
+    credits = np.zeros(passages, dtype=bool)
+    for text, passage, original in zip(batch.doc_text, batch.doc_passage, batch.doc_original, strict=True):
+        if original and is_credit_line(text):
+            credits[int(passage)] = True
+    return credits
 
 
 def _outcome(answer: Answer) -> tuple[object, ...]:
