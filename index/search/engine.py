@@ -42,7 +42,7 @@ from .gate import Background, GateModel, Null, probe_questions, raw_features
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
-from .spelling import Corrector, corpus_words
+from .spelling import Corrector
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,12 @@ class Engine:
             ),
             passage_article=passage_article,
             gate=gate,
-            speller=Corrector.of(corpus_words([*batch.doc_text, *(a.title for a in corpus.articles)])),
+            speller=Corrector.of_texts(
+                [
+                    *zip(batch.doc_text, batch.doc_language, strict=True),
+                    *((a.title, a.language) for a in corpus.articles),
+                ]
+            ),
             credits=_credits(batch, len(passages)),
         )
 
@@ -220,7 +225,7 @@ class Engine:
         if self.speller is None:
             return None
         detection = self.detector.detect(question, hint)
-        correction = self.speller.correct(question, detection.detected or detection.language)
+        correction = self.speller.correct(question, detection.language)
         if not self.speller.knows_any(correction.text):
             answer_language = language if language in SUPPORTED else detection.language
             return Answer(question, answer_language, False, (), detection.detected)

@@ -79,50 +79,64 @@ class Correction:
 class Corrector:
     """The corpus's vocabulary, and the nearest corpus word for a word it does not hold.
 
-    Safe to share between threads: :meth:`add` swaps in new buckets rather than editing them.
+    Words are kept by the language of the text they were read in. A lower-case word is corrected
+    only to a word of the question's own language ("recett" in a French question must not become
+    the English "recent"); a capitalised one, a name, to a word of any language, keeping its first
+    letter ("Tatin" is not "Matin"). Safe to share between threads: :meth:`add` swaps in new buckets
+    rather than editing them.
     """
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
         self._known: set[str] = set()
-        self._by_first: dict[tuple[int, str], list[str]] = {}
-        self._by_last: dict[tuple[int, str], list[str]] = {}
+        self._seen: set[tuple[str | None, str]] = set()
+        self._by_first: dict[tuple[str | None, int, str], list[str]] = {}
+        self._by_last: dict[tuple[str | None, int, str], list[str]] = {}
+        self._languages: frozenset[str | None] = frozenset()
         self._sorted: list[str] = []
         self._lock = threading.Lock()
         self._common = frozenset(strip_accents(w) for words in STOPWORDS.values() for w in words)
 
     @classmethod
-    def of(cls, words: Iterable[str] | Mapping[str, int]) -> Corrector:
-        """A corrector knowing ``words``: surface words as :func:`words_of` gives them (repeats count), or counts."""
+    def of(cls, words: Iterable[str] | Mapping[str, int], language: str | None = None) -> Corrector:
+        """A corrector knowing ``words`` (as :func:`words_of` gives them, repeats counting, or counts).
+
+        ``language``: theirs; None for words of no particular language, candidates in any.
+        """
         corrector = cls()
-        corrector.add(words)
+        corrector.add(words, language)
         return corrector
 
     @classmethod
-    def of_texts(cls, texts: Iterable[str]) -> Corrector:
-        """A corrector knowing every word of ``texts``."""
-        return cls.of(word for text in texts for word in words_of(text))
+    def of_texts(cls, texts: Iterable[tuple[str, str | None]]) -> Corrector:
+        """A corrector knowing every word of ``texts``, each (text, its language)."""
+        corrector = cls()
+        for language, counts in corpus_words(texts).items():
+            corrector.add(counts, language)
+        return corrector
 
-    def add(self, words: Iterable[str] | Mapping[str, int]) -> None:
-        """Learn more words (an article added): each is known from now on, and a candidate correction."""
+    def add(self, words: Iterable[str] | Mapping[str, int], language: str | None = None) -> None:
+        """Learn more words of ``language`` (an article added): known from now on, and candidate corrections."""
         counts = Counter(words)
         if not counts:
             return
         with self._lock:
-            fresh = [w for w in counts if w not in self._counts]
+            fresh = [w for w in counts if (language, w) not in self._seen]
             self._counts.update(counts)
             by_first = {key: list(words) for key, words in self._by_first.items()}
             by_last = {key: list(words) for key, words in self._by_last.items()}
-            known = set(self._known)
+            known, seen = set(self._known), set(self._seen)
             for word in fresh:
+                seen.add((language, word))
                 known.add(word)
                 if not word.isascii():
                     known.add(strip_accents(word))
                 if len(word) < ONE_EDIT_FROM - 1 or not word.isalpha():
                     continue  # no correction can be this short, or hold a digit
-                by_first.setdefault((len(word), word[0]), []).append(word)
-                by_last.setdefault((len(word), word[-1]), []).append(word)
-            self._known, self._by_first, self._by_last = known, by_first, by_last
+                by_first.setdefault((language, len(word), word[0]), []).append(word)
+                by_last.setdefault((language, len(word), word[-1]), []).append(word)
+            self._known, self._seen, self._by_first, self._by_last = known, seen, by_first, by_last
+            self._languages = self._languages | {language}
             self._sorted = sorted(known)
 
     def __len__(self) -> int:
@@ -154,8 +168,9 @@ class Corrector:
     def correct(self, question: str, language: str | None = None) -> Correction:
         """``question`` with each word the corpus does not know replaced by its nearest corpus word, if close.
 
-        ``language`` is the question's: words sharing a stem with a corpus word in it are known.
-        The question keeps its own spacing and punctuation; a corrected word keeps the case of its first letter.
+        ``language`` is the question's: its words are corrected to words of that language, and words
+        sharing a stem with a corpus word in it are known. The question keeps its own spacing and
+        punctuation; a corrected word keeps the case of its first letter.
         """
         pieces: list[str] = []
         changes: list[Change] = []
@@ -163,10 +178,11 @@ class Corrector:
         text = normalize(question, casefold=False)
         for match in _WORD.finditer(text):
             typed = match.group()
-            read = self._nearest(typed.casefold(), language)
+            name = typed[:1].isupper()
+            read = self._nearest(typed.casefold(), language, name=name)
             if read is None:
                 continue
-            if typed[:1].isupper():
+            if name:
                 read = read[:1].upper() + read[1:]
             pieces += [text[end : match.start()], read]
             end = match.end()
@@ -175,15 +191,20 @@ class Corrector:
             return Correction(question)
         return Correction("".join([*pieces, text[end:]]), tuple(changes))
 
-    def _nearest(self, word: str, language: str | None) -> str | None:
+    def _nearest(self, word: str, language: str | None, *, name: bool) -> str | None:
         """The correction for one casefolded word; None when it stays as typed."""
         edits = 2 if len(word) >= TWO_EDITS_FROM else 1
         if not _correctable(word, edits) or self.knows(word, language):
             return None
+        languages = self._languages if name else {language, None} & self._languages
         best: tuple[int, int, str] | None = None  # (edits, -count, word): the smallest wins
         by_first, by_last, counts = self._by_first, self._by_last, self._counts
         for length in range(len(word) - edits, len(word) + edits + 1):
-            pool = by_first.get((length, word[0]), []) + by_last.get((length, word[-1]), [])
+            pool: list[str] = []
+            for vocabulary in languages:
+                pool += by_first.get((vocabulary, length, word[0]), [])
+                if not name:  # a name keeps its first letter
+                    pool += by_last.get((vocabulary, length, word[-1]), [])
             for candidate, distance, _ in process.extract(
                 word, pool, scorer=OSA.distance, score_cutoff=edits, limit=None
             ):
@@ -212,9 +233,9 @@ def _stem(language: str | None, word: str) -> str:
         return stemmer.stemWord(word)
 
 
-def corpus_words(texts: Iterable[str], extra: Mapping[str, int] | None = None) -> Counter[str]:
-    """Every word of ``texts`` with how often it occurs (plus ``extra`` counts)."""
-    counts: Counter[str] = Counter(extra or {})
-    for text in texts:
-        counts.update(words_of(text))
+def corpus_words(texts: Iterable[tuple[str, str | None]]) -> dict[str | None, Counter[str]]:
+    """Every word of ``texts`` (each with its language), with how often it occurs, by language."""
+    counts: dict[str | None, Counter[str]] = {}
+    for text, language in texts:
+        counts.setdefault(language, Counter()).update(words_of(text))
     return counts

@@ -13,13 +13,14 @@ from index.search.spelling import Corrector, corpus_words
 
 @pytest.fixture(scope="module")
 def speller(bundled: Corpus) -> Corrector:
-    texts = [r.text for p in bundled.passages for r in p.renditions()]
-    return Corrector.of(corpus_words([*texts, *(a.title for a in bundled.articles)]))
+    texts = [(r.text, r.language) for p in bundled.passages for r in p.renditions()]
+    return Corrector.of_texts([*texts, *((a.title, a.language) for a in bundled.articles)])
 
 
 @pytest.fixture(scope="module")
 def vocabulary(bundled: Corpus) -> list[str]:
-    return sorted(corpus_words(r.text for p in bundled.passages for r in p.renditions()))
+    by_language = corpus_words((r.text, r.language) for p in bundled.passages for r in p.renditions())
+    return sorted({word for counts in by_language.values() for word in counts})
 
 
 def shown(answer: Answer) -> list[tuple[str, int]]:
@@ -30,20 +31,36 @@ def shown(answer: Answer) -> list[tuple[str, int]]:
 
 
 @pytest.mark.parametrize(
-    ("typed", "meant"),
+    ("typed", "meant", "language"),
     [
-        ("Why was the Space delayd?", "Why was the Space delayed?"),  # a letter dropped
-        ("How many folowers does Musk have?", "How many followers does Musk have?"),
-        ("Who is Linda Yacarino?", "Who is Linda Yaccarino?"),  # a name, its capital kept
-        ("What did Antony Lim say?", "What did Anthony Lim say?"),
-        ("Pourquoi la conversaton a-t-elle été retardée ?", "Pourquoi la conversation a-t-elle été retardée ?"),
-        ("Welke aanval werd uitgevoedr?", "Welke aanval werd uitgevoerd?"),  # two letters swapped
+        ("Why was the Space delayd?", "Why was the Space delayed?", "en"),  # a letter dropped
+        ("How many folowers does Musk have?", "How many followers does Musk have?", "en"),
+        ("Who is Linda Yacarino?", "Who is Linda Yaccarino?", "en"),  # a name, its capital kept
+        ("What did Antony Lim say?", "What did Anthony Lim say?", "en"),
+        ("Pourquoi la conversaton a-t-elle été retardée ?", "Pourquoi la conversation a-t-elle été retardée ?", "fr"),
+        ("Welke aanval werd uitgevoedr?", "Welke aanval werd uitgevoerd?", "nl"),  # two letters swapped
+        ("Was sagte Lim über den Angrif?", "Was sagte Lim über den Angriff?", "de"),
     ],
 )
-def test_a_typing_mistake_is_read_as_the_corpus_word(speller: Corrector, typed: str, meant: str) -> None:
-    correction = speller.correct(typed, "en")
+def test_a_typing_mistake_is_read_as_the_corpus_word(speller: Corrector, typed: str, meant: str, language: str) -> None:
+    correction = speller.correct(typed, language)
     assert correction.text == meant
     assert correction.changed and len(correction.changes) == 1
+
+
+def test_a_word_is_corrected_only_to_a_word_of_the_question_s_language() -> None:
+    """"recett" in a French question (a typo of "recette") must not become the English "recent"."""
+    speller = Corrector.of(["recent", "target"], "en")
+    speller.add(["récent", "matin"], "fr")
+    assert not speller.correct("Quelle est la recett de la taret ?", "fr").changed
+    assert speller.correct("the recnt target", "en").text == "the recent target"
+
+
+def test_a_name_keeps_its_first_letter_but_may_come_from_any_language() -> None:
+    speller = Corrector.of(["matin"], "fr")
+    speller.add(["yaccarino"], "id")
+    assert not speller.correct("la tarte Tatin", "fr").changed  # "Tatin" is no typo of "Matin"
+    assert speller.correct("Who is Yacarino?", "en").text == "Who is Yaccarino?"
 
 
 def test_words_of_nine_letters_or_more_may_take_two_edits_shorter_ones_one(speller: Corrector) -> None:
