@@ -48,6 +48,8 @@ ONE_EDIT_FROM: Final = 5
 """Words this long (in letters) or longer may be corrected by one edit."""
 TWO_EDITS_FROM: Final = 9
 """Words this long or longer may be corrected by two."""
+_INFLECTIONS: Final = 64
+"""Corpus words beginning with a stem that are checked for being its inflections."""
 _MEANINGFUL: Final = 2
 """A word must be this long to count as known (``knows_any``): "x" or "1" alone says nothing."""
 
@@ -139,8 +141,9 @@ class Corrector:
                         known.add(strip_accents(word))
                     if len(word) < ONE_EDIT_FROM - 1 or not word.isalpha():
                         continue  # no correction can be this short, or hold a digit
-                    by_first.setdefault((language, len(word), word[0]), []).append(word)
-                    by_last.setdefault((language, len(word), word[-1]), []).append(word)
+                    for size in (1, 2):
+                        by_first.setdefault((language, len(word), word[:size]), []).append(word)
+                        by_last.setdefault((language, len(word), word[-size:]), []).append(word)
             self._sorted = sorted(known)
             self._known, self._seen, self._by_first, self._by_last = known, seen, by_first, by_last
             self._languages = frozenset(languages)
@@ -151,8 +154,8 @@ class Corrector:
     def knows(self, word: str, language: str | None = None) -> bool:
         """Whether ``word`` (casefolded) is the corpus's or a stopword, or an inflection of a corpus word.
 
-        An inflection: the question language's stemmer cuts a suffix off ``word``, and some corpus word
-        begins with what is left ("delays" when the corpus says "delayed").
+        An inflection: the question language's stemmer cuts a suffix off ``word``, and leaves the stem of
+        a corpus word ("delays" when the corpus says "delayed").
         """
         bare = word if word.isascii() else strip_accents(word)
         if word in self._known or bare in self._known or bare in self._common:
@@ -162,7 +165,12 @@ class Corrector:
             return False
         words = self._sorted
         at = bisect.bisect_left(words, stem)
-        return at < len(words) and words[at].startswith(stem)
+        for other in words[at : at + _INFLECTIONS]:
+            if not other.startswith(stem):
+                break
+            if _stem(language, other) == stem:
+                return True
+        return False
 
     def knows_any(self, question: str) -> bool:
         """Whether some word of ``question`` (of two characters or more) is one the corpus or a language knows.
@@ -205,15 +213,23 @@ class Corrector:
         languages = self._languages if name else {language, None} & self._languages
         best: tuple[int, int, str] | None = None  # (edits, -count, word): the smallest wins
         by_first, by_last, counts = self._by_first, self._by_last, self._counts
-        for length in range(len(word) - edits, len(word) + edits + 1):
-            pool: list[str] = []
-            for vocabulary in languages:
-                pool += by_first.get((vocabulary, length, word[0]), [])
-                if not name:  # a name keeps its first letter
-                    pool += by_last.get((vocabulary, length, word[-1]), [])
+        # One edit leaves a word of 5 letters or more its first two letters or its last two; two edits,
+        # as good as always, its first letter or its last.
+        size = 2 if edits == 1 else 1
+        pools = [
+            bucket.get((vocabulary, length, affix), ())
+            for length in range(len(word) - edits, len(word) + edits + 1)
+            for vocabulary in languages
+            for bucket, affix in ((by_first, word[:size]), (by_last, word[-size:]))
+        ]
+        for pool in pools:
+            if not pool:
+                continue
             for candidate, distance, _ in process.extract(
                 word, pool, scorer=OSA.distance, score_cutoff=edits, limit=None
             ):
+                if name and candidate[0] != word[0]:
+                    continue  # a name keeps its first letter
                 key = (int(distance), -counts[candidate], candidate)
                 if best is None or key < best:
                     best = key
