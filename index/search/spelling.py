@@ -6,8 +6,9 @@ news uses is the corpus itself, in all its language versions, so that is what
 a question word is corrected against, the way Meilisearch and Typesense do by
 default:
 
-* a word the corpus holds, a stopword of any answer language, or a word whose
-  stem (in the question's language) some corpus word shares, is never changed;
+* a word the corpus holds, a stopword or common word of any answer language
+  (wordfreq's lists of about 30,000 words each), or a word whose stem (in the
+  question's language) some corpus word shares, is never changed;
 * a word of 5 to 8 letters may be one edit away from its correction, a word of
   9 letters or more two (an edit: a letter added, dropped, replaced, or two
   neighbours swapped); shorter words and anything with a digit are left as typed,
@@ -33,6 +34,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 import Stemmer
@@ -208,7 +210,7 @@ class Corrector:
     def _nearest(self, word: str, language: str | None, *, name: bool) -> str | None:
         """The correction for one casefolded word; None when it stays as typed."""
         edits = 2 if len(word) >= TWO_EDITS_FROM else 1
-        if not _correctable(word, edits) or self.knows(word, language):
+        if not _correctable(word, edits) or self.knows(word, language) or is_common_word(word):
             return None
         languages = self._languages if name else {language, None} & self._languages
         best: tuple[int, int, str] | None = None  # (edits, -count, word): the smallest wins
@@ -234,6 +236,26 @@ class Corrector:
                 if best is None or key < best:
                     best = key
         return None if best is None else best[2]
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    """The common words of the six answer languages (wordfreq's "small" lists), as typed and unaccented."""
+    try:
+        from wordfreq import get_frequency_dict  # imported when first needed: 0.2 s a process
+    except ImportError:  # pragma: no cover - a dependency; without it only the corpus protects a word
+        return frozenset()
+    words = {word for language in _SNOWBALL for word in get_frequency_dict(language, wordlist="small")}
+    return frozenset(words | {strip_accents(word) for word in words if not word.isascii()})
+
+
+def is_common_word(word: str) -> bool:
+    """Whether ``word`` (casefolded) is a common word of an answer language: a real word, not a typing mistake.
+
+    A small corpus lacks most of a language: without this, "koken" (to cook) became the corpus's
+    "komen" (to come), "faire" its "maire".
+    """
+    return word in _common_words()
 
 
 def _correctable(word: str, edits: int) -> bool:
