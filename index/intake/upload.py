@@ -435,7 +435,8 @@ def _fold_headline(blocks: list[TextBlock], given: dict[str, _Given], remarks: l
     """The headline a text file repeats as its first line goes into the title, not into a passage.
 
     With a title given, a first line that says the same is left out. Without one, a first
-    paragraph of one short line with no closing full stop, before more text, is the title.
+    paragraph of one short line with no closing full stop, before a paragraph, is the title
+    (a "## " subheading is one by its own say).
     """
     if not blocks:
         return blocks
@@ -448,7 +449,14 @@ def _fold_headline(blocks: list[TextBlock], given: dict[str, _Given], remarks: l
             kept = [dataclasses.replace(first, text=body, line=first.line + 1)] if body.strip() else []
             return kept + rest
         return blocks
-    if title is None and not body and _HEADLINE.match(head) and any(not b.is_heading for b in rest):
+    if (
+        title is None
+        and not first.is_heading
+        and not body
+        and _HEADLINE.match(head)
+        and rest
+        and not rest[0].is_heading
+    ):
         given["title"] = _Given(head.strip(), None)
         remarks.append(f"title taken from the first line: {_clip(head.strip())}")
         return rest

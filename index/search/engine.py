@@ -88,9 +88,9 @@ class Engine:
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
     speller: Corrector | None = None
+    """The corpus's vocabulary, to read a question's typing mistakes as the words meant; None reads it as typed."""
     credits: np.ndarray | None = None
     """Per passage, whether it is a credit line (:mod:`index.corpus.credits`): never a candidate answer."""
-    """The corpus's vocabulary, to read a question's typing mistakes as the words meant; None reads it as typed."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod

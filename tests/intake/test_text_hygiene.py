@@ -179,3 +179,8 @@ def test_real_utf16_text_is_read(detector: LanguageDetector, text: str) -> None:
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
     prepared = prepare(detector, data, CAPTION + "\nlanguage: fr")
     assert prepared.passages[0].body == text.split("\n\n")[0].strip()
+
+
+def test_a_first_subheading_is_no_title(detector: LanguageDetector) -> None:
+    found = problems(detector, f"## Vigilance orange\n{BODY}".encode(), NO_TITLE)
+    assert any("missing title" in p.message for p in found)
