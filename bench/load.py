@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,20 @@ def admin_reply(fake: FakeBotAPI, message_id: int, timeout: float) -> str:
     return found[0]
 
 
+RELOAD_DONE = strings("en").raw("reload_done").split("{", 1)[0]
+"""How the admin's (English) closing reply to /reload begins when the reload succeeded."""
+
+
+def reload_succeeded(replies: Sequence[str]) -> bool:
+    """Whether a /reload succeeded, from the bot's replies to it in the order sent.
+
+    /reload answers twice: "Reloading the corpus…" at once (a reload can take minutes), then the
+    closing reply, which says how it went. Only the closing reply counts; reading the first one
+    counted every reload as failed.
+    """
+    return bool(replies) and replies[-1].startswith(RELOAD_DONE)
+
+
 def reached_the_end(fake: FakeBotAPI) -> bool:
     """Whether the admin command queued behind the burst has been answered."""
     return bool(admin_replies(fake, BEHIND_BURST))
@@ -330,7 +345,7 @@ def report(
         msg = update["message"]
         got = replies.get((msg["chat"]["id"], msg["message_id"]), [])
         if msg["text"] == "/reload":
-            reloads_ok += bool(got) and "reloaded" in got[0].params["text"]
+            reloads_ok += reload_succeeded([c.params["text"] for c in got])
             continue
         user = msg["from"]["id"]
         if not got:

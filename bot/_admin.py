@@ -21,9 +21,10 @@ from index.search.backend import BackendUnavailable
 
 from ._compose import escape, shorten
 from ._i18n import Strings
-from ._runtime import interface_strings, runtime
+from ._runtime import Runtime, interface_strings, runtime
 from ._send import reply_html
 from ._service import ReloadReport
+from ._translate import account_line, usage_line
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         changed=escape(", ".join(report.changed) or none),
     )
     await reply_html(
-        update.effective_message, "\n".join([text, *translation_lines(report, s), *alert_lines(report, s)])
+        update.effective_message,
+        "\n".join([text, *translation_lines(report, s, usage_line(rt, s.language)), *alert_lines(report, s)]),
     )
 
 
@@ -95,8 +97,9 @@ def problem_list(error: CorpusError, root: Path, room: int = MessageLimit.MAX_TE
     return "\n".join(listing)
 
 
-def translation_lines(report: ReloadReport, s: Strings) -> list[str]:
-    """What machine translation did, and what is still untranslated, for the admin."""
+def translation_lines(report: ReloadReport, s: Strings, usage: str | None = None) -> list[str]:
+    """What machine translation did, and what is still untranslated, for the admin; ``usage``: this month's
+    machine translation against its budget (:func:`bot._translate.usage_line`)."""
     lines = [s("translation_stale", count=report.stale)] if report.stale else []
     done = report.translation
     if done is not None and done.passages_translated:
@@ -105,6 +108,8 @@ def translation_lines(report: ReloadReport, s: Strings) -> list[str]:
         lines.append(s("translation_retry", error=escape(shorten(done.errors[0], 300))))
     if report.untranslated:
         lines.append(s("translation_missing", count=report.untranslated))
+    if usage:
+        lines.append(usage)
     return lines
 
 
@@ -129,6 +134,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             follows = "\n" + s("stats_follows", follows=counts.follows, followers=counts.followers, alerts=counts.sent)
         except DatabaseError as exc:
             log.error("could not count follows: %s", exc)
+    account = await rt.off_loop(account_line, rt, s.language)  # the translation service's own count, if it has one
     await reply_html(
         update.effective_message,
         s(
@@ -144,5 +150,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             untranslated=rt.service.untranslated(),
             last_reload=escape(stats.last_reload or s("never")),
         )
-        + follows,
+        + follows
+        + _usage(rt, s)
+        + (f"\n{account}" if account else ""),
     )
+
+
+def _usage(rt: Runtime, s: Strings) -> str:
+    """This month's machine translation against its budget, on a line of its own ("" when translation is off)."""
+    line = usage_line(rt, s.language)
+    return "\n" + line if line else ""

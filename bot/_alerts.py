@@ -38,7 +38,9 @@ from index.follow.store import Alert, DueAlert
 from index.search.backend import BackendUnavailable
 
 from ._compose import MAX_MESSAGE, escape, html_to_text, result_html, shorten
+from ._fit import fit_html
 from ._i18n import Strings, strings
+from ._numbers import ascii_number
 from ._send import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,9 @@ def unfollow_data(follow_id: int) -> str:
 
 
 def parse_unfollow(data: str | None) -> int | None:
-    value = (data or "").removeprefix(UNFOLLOW_PREFIX)
-    return int(value) if (data or "").startswith(UNFOLLOW_PREFIX) and value.isdigit() and len(value) < 19 else None
+    if not (data or "").startswith(UNFOLLOW_PREFIX):
+        return None
+    return ascii_number((data or "").removeprefix(UNFOLLOW_PREFIX))
 
 
 def alert_html(question: str, answer: Answer, s: Strings) -> str:
@@ -152,18 +155,21 @@ class Following:
             due = [self.due_alert(finding) for finding in coverage.findings]
             seen = [(follow.id, follow.chat_id, article) for follow, article in coverage.corroborations]
             self.store.record_due(due, seen)
+            if coverage.related:  # not sure they answer: listed under /following, never sent
+                self.store.record_related([(f.id, f.chat_id, article) for f, article in coverage.related])
         except (DatabaseError, BackendUnavailable) as exc:
             log.error("could not work out alerts for the new coverage: %s", exc)
             return 0
         followers = len({alert.chat_id for alert in due})
         log.info(
             "new coverage: %d article(s), %d followed question(s) close, %d alert(s) due to %d follower(s), "
-            "%d corroboration(s) not sent",
+            "%d corroboration(s) and %d possibly related not sent",
             len(articles),
             coverage.close,
             len(due),
             followers,
             len(seen),
+            len(coverage.related),
         )
         if due:
             self.alerted_total += followers
@@ -199,7 +205,8 @@ class Following:
         if outcome is FollowOutcome.FOLLOWED and follow is not None:
             self.vectors.add(follow.question_id, vector)
             answer = known if known is not None else engine.ask(question, k=k, language=language, hint=hint)
-            results = (*answer.results, *answer.more) if answer.answered else ()
+            # What answered it counts as seen; passages the engine was not sure of (closest) do not.
+            results = (*answer.results, *answer.more) if answer.confidence == "answer" else ()
             seen = [r.article_id for r in results] + [c.article_id for r in results for c in r.also_reported_by]
             self.store.mark_seen(follow.id, chat_id, seen)
         return outcome, follow
@@ -291,11 +298,12 @@ class AlertSender:
 
     async def _send(self, alert: Alert) -> None:
         keyboard = markup(alert.buttons)
+        text, is_html = fit_html(alert.text)  # an alert recorded by an older version may be too long
         try:
             await self.bot.send_message(
                 alert.chat_id,
-                alert.text,
-                parse_mode=ParseMode.HTML,
+                text,
+                parse_mode=ParseMode.HTML if is_html else None,
                 reply_markup=keyboard,
                 link_preview_options=NO_PREVIEW,
             )

@@ -33,18 +33,20 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from index import CorpusError
-from index.follow import FollowStore, QuestionVectors
+from index.follow import Database, FollowStore, QuestionVectors
 
 from . import _admin, _chat, _curate, _feeds, _follow, _inline
 from ._alerts import FOLLOW_PREFIX, UNFOLLOW_PREFIX, AlertSender, Following
 from ._config import Config
+from ._console import Console, environment_language
 from ._errors import on_error
 from ._i18n import strings
-from ._logging import configure_logging, install_redaction
+from ._logging import configure_console_logging, configure_logging, install_redaction
+from ._memory import AnswerMemory
 from ._persistence import DatabasePersistence, open_state
 from ._progress import ProgressBar, ProgressLog, Reporter
 from ._runtime import RUNTIME_KEY, Runtime, runtime
-from ._service import AnswerService, open_service
+from ._service import AnswerService, open_service, quoted_translations
 from ._threads import leave_the_event_loop_a_core
 
 log = logging.getLogger("newsbot")
@@ -58,6 +60,14 @@ To run the bot on Telegram:
   3. run python bot.py again.
 
 To try the bot right now, without Telegram:  python bot.py --console
+"""
+NO_TOKEN_CONSOLE = """\
+No Telegram bot token is configured, so this is the console: the same bot, answering in this terminal.
+
+To put it on Telegram:
+  1. open a chat with @BotFather in Telegram and send /newbot; it gives you a token;
+  2. export TELEGRAM_BOT_TOKEN=<that token>   (or put it under telegram.token in config.yaml)
+  3. run python bot.py again.
 """
 
 
@@ -195,6 +205,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(_chat.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(_chat.on_lang_choice, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(_chat.on_example, pattern=rf"^{_chat.EXAMPLE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(_chat.on_sources_page, pattern=rf"^{_chat.SOURCES_PREFIX}"))
     app.add_handler(CallbackQueryHandler(_curate.on_remove_choice, pattern=r"^rm:"))
     app.add_handler(CallbackQueryHandler(_chat.on_unknown_callback))
     app.add_handler(InlineQueryHandler(_inline.inline_query))
@@ -254,6 +265,8 @@ async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         rt.database.close()
     if rt.service.translation is not None:
         rt.service.translation.translator.close()
+    if rt.service.quoted is not None:
+        rt.service.quoted.close()
 
 
 def logged_progress(label: str) -> Reporter:
@@ -322,7 +335,13 @@ def build_application(
     install_redaction(secrets_of(config))
     keep_the_event_loop_responsive()
     app = builder.build()
-    rt = Runtime(config=config, service=service, database=database if config.persistence else None)
+    rt = Runtime(
+        config=config,
+        service=service,
+        database=database if config.persistence else None,
+        memory=AnswerMemory(database=database),
+    )
+    service.quoted = quoted_translations(config, database, service.engine.aligner)
     rt.following = open_following(config, service, database)
     service.on_indexed = rt.following.on_indexed
     app.bot_data[RUNTIME_KEY] = rt
@@ -331,7 +350,7 @@ def build_application(
     return app
 
 
-def open_following(config: Config, service: AnswerService, database: Any) -> Following:
+def open_following(config: Config, service: AnswerService, database: Database) -> Following:
     """Follows and their questions' vectors, from the database (questions embedded by another model again)."""
     store = FollowStore(database, max_follows=config.follow.max_follows)
     engine = service.engine
@@ -344,8 +363,11 @@ def run_bot(config: Config) -> int:
     """Run on Telegram until interrupted; without a token, explain and fall back to the console."""
     configure_logging(config.log_level, secrets_of(config))
     if not config.token:
-        print(NO_TOKEN, file=sys.stderr)
-        return run_console(config) if sys.stdin.isatty() else 2
+        if not sys.stdin.isatty():  # nobody to chat with: say how to run it, and stop
+            print(NO_TOKEN, file=sys.stderr)
+            return 2
+        print(NO_TOKEN_CONSOLE, file=sys.stderr)
+        return run_console(config)
     leave_the_event_loop_a_core()
     try:
         service = open_service(config, progress=logged_progress)
@@ -369,14 +391,32 @@ def run_bot(config: Config) -> int:
 
 
 def run_console(config: Config) -> int:
-    from ._console import Console
-
+    """The console in this terminal until /quit or Ctrl-D."""
+    configure_console_logging(secrets_of(config))
     try:
         service = open_service(config, progress=terminal_progress)
     except CorpusError as exc:
         print(exc, file=sys.stderr)
         return 1
-    return Console(service, max_results=config.max_results).run()
+    database = open_state(config.persistence)
+    try:
+        return open_console(config, service, database).run()
+    finally:
+        service.on_indexed = None
+        database.close()
+        service.close()
 
 
-__all__ = ["build_application", "run_bot", "run_console", "runtime"]
+def open_console(config: Config, service: AnswerService, database: Database) -> Console:
+    """The console on the bot's own state: its follows live in the same database as Telegram's, so they
+    survive a restart, and its replies are in the terminal locale's language until the user writes."""
+    return Console(
+        service,
+        max_results=config.max_results,
+        following=open_following(config, service, database),
+        home_language=environment_language(),
+        ask_missing=sys.stdin.isatty(),
+    )
+
+
+__all__ = ["build_application", "open_console", "run_bot", "run_console", "runtime"]

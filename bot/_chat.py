@@ -7,6 +7,7 @@ ignored.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -16,21 +17,27 @@ from collections import Counter
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, MessageLimit
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from index import Answer, Corpus
+from index import Answer, Corpus, Result
+from index.follow import DatabaseError
 
 from ._alerts import follow_row
-from ._compose import answer_html, escape, shorten
+from ._compose import MAX_QUESTION_SHOWN, answer_html, escape, shorten
+from ._fit import SOURCE_LENGTH, clip, pages
 from ._i18n import Strings, strings
 from ._memory import lang_data, more_data, parse_lang, parse_more
+from ._numbers import ascii_number
 from ._ratelimit import Verdict
 from ._runtime import LANGUAGE_KEY, chosen_language, interface_strings, runtime
-from ._send import reply_html
+from ._send import edit_html, reply_html
+from ._translate import edit_when_ready, translate_page
 
 log = logging.getLogger(__name__)
 EXAMPLE_PREFIX = "ex:"
+SOURCES_PREFIX = "src:"
+SOURCES_PER_PAGE = 20  # articles on a page of /sources
 DEEP_LINK_PREFIX = "q_"
 MAX_QUESTION = 1000  # characters; a longer message is cut, not refused
 
@@ -94,20 +101,54 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the articles in the corpus with publisher, date and link."""
+    """List the articles in the corpus with publisher, date and link, a page at a time."""
     if update.effective_message is None:
         return
     s = interface_strings(update, context)
-    corpus = runtime(context).service.engine.corpus
-    lines = [s("sources_header", articles=len(corpus.articles))]
-    for article in sorted(corpus.articles, key=lambda a: (a.published, a.source)):
-        title = escape(article.title)
+    text, keyboard = sources_page(runtime(context).service.engine.corpus, s, 0)
+    await reply_html(update.effective_message, text, keyboard)
+
+
+async def on_sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show another page of /sources in place (Next and Previous buttons)."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    number = ascii_number((query.data or "").removeprefix(SOURCES_PREFIX), digits=4)
+    if number is None or not isinstance(query.message, Message):
+        return
+    s = interface_strings(update, context)
+    text, keyboard = sources_page(runtime(context).service.engine.corpus, s, number)
+    try:
+        await edit_html(query.message, text, keyboard)
+    except BadRequest as exc:  # pressed twice: "message is not modified"
+        log.info("could not show a page of /sources: %s", exc.message)
+
+
+def sources_page(corpus: Corpus, s: Strings, number: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page ``number`` (from 0; past the end: the last) of the article list, with its buttons."""
+    lines = []
+    for article in sorted(corpus.articles, key=lambda a: (a.published, a.source, a.id)):
+        title = escape(clip(article.title))
         linked = (
             f'<a href="{html.escape(article.url, quote=True)}">{title}</a>' if article.url else f"{title} {s('no_url')}"
         )
-        line = s("source_line", source=escape(article.source), date=article.published.isoformat(), title=linked)
-        lines.append(f"• {line} [{article.language}]")
-    await reply_html(update.effective_message, "\n".join(lines))
+        source = escape(clip(article.source, SOURCE_LENGTH))
+        line = s("source_line", source=source, date=article.published.isoformat(), title=linked)
+        lines.append(f"• {line} [{escape(article.language)}]")
+    header = s("sources_header", articles=len(corpus.articles))
+    widest = f"{header}\n{escape(s('sources_page', page=9999, pages=9999))}"
+    listed = pages(lines, header=widest, most=SOURCES_PER_PAGE)
+    number = min(number, len(listed) - 1)
+    if len(listed) > 1:
+        header = f"{header}\n<i>{escape(s('sources_page', page=number + 1, pages=len(listed)))}</i>"
+    buttons = []
+    if number > 0:
+        buttons.append(InlineKeyboardButton(s("previous_button"), callback_data=f"{SOURCES_PREFIX}{number - 1}"))
+    if number + 1 < len(listed):
+        buttons.append(InlineKeyboardButton(s("next_button"), callback_data=f"{SOURCES_PREFIX}{number + 1}"))
+    return "\n".join([header, *listed[number]]), InlineKeyboardMarkup([buttons]) if buttons else None
 
 
 async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -129,7 +170,10 @@ async def on_lang_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Remember the chosen answer language (persisted across restarts)."""
     query = update.callback_query
     code = parse_lang(query.data if query else None)
-    if query is None or code is None or context.user_data is None:
+    if query is None:
+        return
+    if code is None or context.user_data is None:
+        await query.answer()  # not data this bot made: acknowledge quietly
         return
     if code == "auto":
         context.user_data.pop(LANGUAGE_KEY, None)
@@ -163,8 +207,9 @@ async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await query.answer()
     language, _, index = query.data.removeprefix(EXAMPLE_PREFIX).partition(":")
     examples = strings(language).examples
-    if index.isdigit() and int(index) < len(examples) and query.message is not None:
-        await answer_question(update, context, examples[int(index)], reply_to=query.message)
+    number = ascii_number(index, digits=2)
+    if number is not None and number < len(examples) and query.message is not None:
+        await answer_question(update, context, examples[number], reply_to=query.message)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -251,25 +296,38 @@ async def send_answer(context: ContextTypes.DEFAULT_TYPE, message: Message, answ
     s = strings(answer.language)
     everything = answer.results + answer.more
     page = everything[offset : offset + rt.config.max_results]
-    header = s("more_header", question=escape(answer.question)) if offset else None
+    header = s("more_header", question=escape(shorten(answer.question, MAX_QUESTION_SHOWN))) if offset else None
+    page, later = await translate_page(rt, context.application, answer, page)  # quoted passages, translated
     text, shown = answer_html(answer, s, page, header=header)
-    keyboard = answer_keyboard(context, answer, s, offset, shown)
-    if not offset and message.chat.type == ChatType.PRIVATE and not answer.unavailable and rt.following:
-        # Every answer and refusal in a private chat offers to follow its question.
-        rows = [*(keyboard.inline_keyboard if keyboard else ()), follow_row(rt.memory.remember(answer), s)]
-        keyboard = InlineKeyboardMarkup(rows)
-    await reply_html(message, text, keyboard)
+    # Every answer and refusal in a private chat offers to follow its question.
+    follow = not offset and message.chat.type == ChatType.PRIVATE and not answer.unavailable and rt.following
+    more = answer.answered and offset + shown < len(everything)
+    token = rt.memory.remember(answer) if follow or more else None
+    keyboard = answer_keyboard(answer, s, offset, shown, token)
+    if follow and token is not None:
+        keyboard = InlineKeyboardMarkup([*(keyboard.inline_keyboard if keyboard else ()), follow_row(token, s)])
+    if token is not None:
+        try:  # so that the buttons still work after a restart
+            await asyncio.to_thread(rt.memory.save, token, answer, message.chat_id)
+        except DatabaseError as exc:
+            log.warning("could not save an answer's buttons: %s", exc)
+    sent = await reply_html(message, text, keyboard)
+    if later is not None:  # translations still coming: the reply shows the originals until they arrive
+
+        def render(results: list[Result]) -> str:
+            return answer_html(answer, s, results[:shown], header=header)[0]
+
+        edit_when_ready(sent, later, render, keyboard, page)
 
 
 def answer_keyboard(
-    context: ContextTypes.DEFAULT_TYPE, answer: Answer, s: Strings, offset: int, shown: int
+    answer: Answer, s: Strings, offset: int, shown: int, token: str | None
 ) -> InlineKeyboardMarkup | None:
     if not answer.answered:
         return None
     everything = answer.results + answer.more
     rows: list[list[InlineKeyboardButton]] = []
-    if offset + shown < len(everything):
-        token = runtime(context).memory.remember(answer)
+    if offset + shown < len(everything) and token is not None:
         rows.append([InlineKeyboardButton(s("more_button"), callback_data=more_data(token, offset + shown))])
     seen: set[str] = set()
     for result in everything[offset : offset + shown]:
@@ -280,8 +338,28 @@ def answer_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+async def recalled(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> Answer | None:
+    """The answer behind a button's ``token``: from memory, or asked again from what the database kept
+    (an answer given before a restart, within a week, in this chat); None when neither has it."""
+    rt = runtime(context)
+    answer = rt.memory.recall(token)
+    chat = update.effective_chat
+    if answer is not None or chat is None:
+        return answer
+    try:
+        saved = await asyncio.to_thread(rt.memory.saved, token, chat.id)
+    except DatabaseError as exc:
+        log.warning("could not read an answer's buttons: %s", exc)
+        return None
+    if saved is None:
+        return None
+    answer = await rt.off_loop(rt.service.ask, saved.question, k=rt.config.max_results, language=saved.language)
+    rt.memory.remember(answer, token)
+    return answer
+
+
 async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the next results of an earlier answer."""
+    """Send the next results of an earlier answer (asked again when it was given before a restart)."""
     query = update.callback_query
     if query is None:
         return
@@ -289,16 +367,16 @@ async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if request is None:
         await query.answer()  # not data this bot made: acknowledge quietly
         return
-    answer = runtime(context).memory.recall(request.token)
+    answer = await recalled(update, context, request.token)
     s = interface_strings(update, context)
-    if answer is None or query.message is None:
+    if answer is None or not isinstance(query.message, Message):
         await query.answer(s("expired"), show_alert=False)
         return
     if request.offset >= len(answer.results + answer.more):
         await query.answer(strings(answer.language)("no_more"))
         return
     await query.answer()
-    await send_answer(context, query.message, answer, offset=request.offset)  # type: ignore[arg-type]
+    await send_answer(context, query.message, answer, offset=request.offset)
 
 
 async def on_unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

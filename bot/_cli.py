@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -43,15 +46,16 @@ from index import (
     untranslated_passages,
 )
 from index.curation import add_articles
-from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplicate
+from index.intake.address import AlreadyInCorpus, corpus_addresses, find_duplicate, page_label
 from index.intake.feeds import FeedStore, PollReport, poll_feeds
 from index.intake.fetch import FetchError, FetchSettings, make_client
 from index.intake.link import fetch_upload
-from index.intake.upload import PreparedArticle
+from index.intake.upload import OPTIONS, PreparedArticle
 from index.search.backend import BackendUnavailable
 from index.search.bundle import SHIPPED
 from index.search.shipping import ship_embeddings
 
+from ._article_problems import article_problems
 from ._backends import open_backend
 from ._compose import answer_text, passage_preview
 from ._config import Config, ConfigError, load_config
@@ -61,6 +65,16 @@ from ._service import translation_plan
 from ._terminal import emphasis_for
 
 log = logging.getLogger("newsbot")
+FIELD_HELP: dict[str, tuple[str, str]] = {
+    "source": ("NAME", 'who published the article, e.g. "NOS Nieuws" (needed for a .txt file; a page may say)'),
+    "title": ("TEXT", "the article's headline (needed for a .txt file; a page's <h1> or <title> otherwise)"),
+    "published": ("YYYY-MM-DD", "the day the article was published (needed unless the page says)"),
+    "url": ("URL", "the article's own address, http(s); without one, give --note"),
+    "language": ("CODE", "the article's language, an ISO 639-1 code such as en, fr or nl (default: detected)"),
+    "id": ("SLUG", "the article's id and file name, lower-case words and hyphens (default: made from the title)"),
+    "note": ("TEXT", "why the article has no address (instead of --url)"),
+}
+"""``corpus add``'s options: what each one means (the metavar, then the help)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("file", help="the article file, or the address (http/https) of its page")
     for name in CAPTION_FIELDS:
-        add.add_argument(f"--{name}", help=f"the article's {name}")
+        metavar, text = FIELD_HELP[name]
+        add.add_argument(f"--{name}", metavar=metavar, help=text)
     add.add_argument("--corpus", type=Path, help="corpus directory (default: from the configuration)")
     poll = corpus_commands.add_parser(
         "poll",
@@ -130,6 +145,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status."""
+    try:
+        return _command(argv)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """Whoever read our output stopped (``bot.py ask … | head``): stop quietly, as Unix tools do.
+
+    Standard output is pointed at /dev/null so that Python's own flush at exit cannot raise again;
+    the status is a tool's killed by SIGPIPE, as a shell reports it.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + int(signal.SIGPIPE)
+
+
+def _command(argv: Sequence[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
@@ -222,9 +258,13 @@ def add_to_corpus(args: argparse.Namespace, config: Config) -> int:
             max_bytes=config.max_upload_bytes,
             fields=fields or None,
             existing_urls=existing_urls,
+            syntax=OPTIONS,
         )
     except AlreadyInCorpus as exc:
         print(f"Already in the corpus: {exc.url} is {exc.article_id}; nothing was added.", file=sys.stderr)
+        return 1
+    except CorpusError as exc:  # this one article's problems, not the corpus's
+        print(article_problems(exc, page_label(upload.url) if upload.url else Path(upload.name).name), file=sys.stderr)
         return 1
     plan = translation_plan(config)
     bar = ProgressBar("translating")
@@ -320,7 +360,7 @@ def poll_feeds_once(args: argparse.Namespace, config: Config) -> int:
 def translate_corpus(args: argparse.Namespace, config: Config) -> int:
     """Machine-translate every passage of the corpus that has no translation, with a progress bar."""
     root = args.corpus or config.corpus
-    plan = translation_plan(config)
+    plan = translation_plan(config, intake=False)  # fills everything on demand, whatever the mode
     if plan is None:
         print(
             "Machine translation is off: set translation.url in the configuration (see config.example.yaml).",
@@ -344,18 +384,39 @@ def _print_translation(change: Change, config: Config, languages: tuple[str, ...
     report = change.translation
     for path in change.stale:
         print(f"Set aside a stale machine translation (its article was edited): {path}")
-    if report is None:
+    missing = untranslated_passages(change.corpus, languages or config.languages)
+    quoted = report is None and config.translation is not None  # translation.mode: quoted
+    if quoted:
+        print("Passages are machine-translated when answers quote them (translation.mode: quoted).")
+    elif report is None:
         print("Machine translation is off (translation.url is not configured).")
     else:
         files = f"{len(report.written)} file{'' if len(report.written) == 1 else 's'}"
         print(f"Machine translation: {report.passages_translated} passage translations written to {files}.")
         for error in report.errors:
             print(f"  translation service: {error}", file=sys.stderr)
-    missing = untranslated_passages(change.corpus, languages or config.languages)
-    if missing:
-        print(f"{missing} passages still lack a translation into some answer language; run this again later.")
-    else:
+    if not missing:
         print("Every passage has a translation into every answer language.")
+    elif quoted:
+        print(
+            f"{_passages(missing)} no translation into some answer language; each is translated the first "
+            "time an answer quotes it in that language (python bot.py corpus translate translates them all now)."
+        )
+    elif report is None:  # waiting changes nothing: say what readers get, and how to turn translation on
+        print(
+            f"New articles are answered in their own language ({_passages(missing)} no translation into "
+            "some answer language). To translate them, set translation.url in the configuration "
+            "(see config.example.yaml), then run python bot.py corpus translate."
+        )
+    else:
+        print(
+            f"{_passages(missing)} no translation into some answer language yet; "
+            "run python bot.py corpus translate again later."
+        )
+
+
+def _passages(count: int) -> str:
+    return f"{count} passage has" if count == 1 else f"{count} passages have"
 
 
 def embed_corpus(args: argparse.Namespace, config: Config) -> int:
@@ -418,4 +479,5 @@ def _questions(words: list[str]) -> Iterable[str]:
         yield " ".join(words)
         return
     for line in sys.stdin:
-        yield line.rstrip("\n")
+        if line.strip():  # a blank line is no question
+            yield line.rstrip("\n")

@@ -18,31 +18,17 @@ from telegram.constants import MessageLimit
 from index import Answer, Rendition, Result
 from index.search.answer import Corroboration, Span
 
+from ._fit import ELLIPSIS, SOURCE_LENGTH, clip, shorten, units
 from ._i18n import Strings
 from ._terminal import MARKERS, Emphasis
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
+MAX_QUESTION_SHOWN = 300  # characters of a question quoted back ("read as: …")
 
 
 def escape(text: str) -> str:
     """Escape text for Telegram HTML (quotes only matter inside attributes, escaped separately)."""
     return html.escape(text, quote=False)
-
-
-ELLIPSIS = "…"
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    if limit <= len(ELLIPSIS):
-        return ELLIPSIS[: max(limit, 0)]
-    cut = text[: limit - len(ELLIPSIS)]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + ELLIPSIS
 
 
 def marked(
@@ -75,7 +61,9 @@ def marked(
 def corroboration_html(sources: Sequence[Corroboration], s: Strings) -> str:
     """ "Also reported by <a>NOS Nieuws</a>, <a>BBC News</a>", each outlet linked to its article."""
     links = [
-        f'<a href="{html.escape(c.url, quote=True)}">{escape(c.source)}</a>' if c.url else escape(c.source)
+        f'<a href="{html.escape(c.url, quote=True)}">{escape(clip(c.source, SOURCE_LENGTH))}</a>'
+        if c.url
+        else escape(clip(c.source, SOURCE_LENGTH))
         for c in sources
     ]
     before, _, after = str(s.raw("also_reported_by")).partition("{sources}")
@@ -94,6 +82,8 @@ def _translated_label(result: Result, s: Strings) -> str | None:
     """ "translated from French" (or "machine-translated from …"), None for an original."""
     if result.translation is None:
         return None
+    if result.translated_by:  # translated as it was quoted (index/translation/quoted.py)
+        return s("machine_translation_by", service=result.translated_by, language=s.language_name(result.language))
     key = "machine_translated_from" if result.translation_method == "machine" else "translated_from"
     return s(key, language=s.language_name(result.language))
 
@@ -106,9 +96,9 @@ def _missing_translation_note(result: Result, answer_language: str, s: Strings) 
 
 
 def _attribution_html(result: Result, s: Strings) -> str:
-    title = escape(result.title)
+    title = escape(clip(result.title))
     linked = f'<a href="{html.escape(result.url, quote=True)}">{title}</a>' if result.url else title
-    parts = [f"<b>{escape(result.source)}</b>", linked, escape(result.published)]
+    parts = [f"<b>{escape(clip(result.source, SOURCE_LENGTH))}</b>", linked, escape(result.published)]
     label = _translated_label(result, s)
     if label:
         parts.append(f"<i>{escape(label)}</i>")
@@ -144,19 +134,28 @@ def result_html(result: Result, answer_language: str, s: Strings, *, budget: int
         return "\n".join(parts)
 
     rendered = build(None, None)
-    if len(rendered) <= budget:
+    if units(rendered) <= budget:
         return rendered
     # Too long for one message: shorten the original first, then the shown quote.
     # Escaping and bold can lengthen text, so shrink until it fits.
     shown_len, original_len = len(shown), len(original or "")
-    while len(rendered) > budget and (shown_len > 40 or original_len > 40):
-        excess = len(rendered) - budget
+    while units(rendered) > budget and (shown_len > 40 or original_len > 40):
+        excess = units(rendered) - budget
         if original is not None and original_len > 40:
             original_len = max(40, original_len - excess - 8)
         else:
             shown_len = max(40, shown_len - excess - 8)
         rendered = build(shown_len, original_len if original is not None else None)
     return rendered
+
+
+def read_as_text(answer: Answer, s: Strings) -> str:
+    """ "(read as: …)": the question as the engine read it, after correcting typing mistakes."""
+    return s("read_as", question=shorten(answer.read_as or answer.question, MAX_QUESTION_SHOWN))
+
+
+def read_as_html(answer: Answer, s: Strings) -> str:
+    return f"<i>{escape(read_as_text(answer, s))}</i>"
 
 
 def answer_html(
@@ -166,17 +165,22 @@ def answer_html(
     if answer.unavailable:
         return escape(s("search_unavailable")), 0
     if not answer.answered:
-        return s("not_found", example=escape(s.examples[0])), 0
+        refusal = s("not_found", example=escape(s.examples[0]))
+        return (f"{read_as_html(answer, s)}\n{refusal}" if answer.read_as else refusal), 0
     results = answer.results if results is None else results
     separator = "\n\n"
     parts: list[str] = [header] if header else []
     if answer.unsupported_language:
         parts.append(f"<i>{escape(s('unsupported_language'))}</i>")
+    if answer.read_as and header is None:
+        parts.append(read_as_html(answer, s))
+    if answer.hedged:
+        parts.append(f"<i>{escape(s('hedge'))}</i>")
     shown = 0
     for result in results:
-        room = MAX_MESSAGE - len(separator.join(parts)) - (len(separator) if parts else 0)
+        room = MAX_MESSAGE - units(separator.join(parts)) - (len(separator) if parts else 0)
         block = result_html(result, answer.language, s)
-        if len(block) > room:
+        if units(block) > room:
             if shown:
                 break  # a clean cut between results; "More" offers the rest
             block = result_html(result, answer.language, s, budget=room)
@@ -190,7 +194,7 @@ def result_text(result: Result, answer_language: str, s: Strings, number: int, b
     missing = _missing_translation_note(result, answer_language, s)
     lines = [missing] if missing else []
     lines.append(f"[{number}] “{marked(result.shown_text, result.shown_highlights, html_output=False, plain=bold)}”")
-    attribution = [result.source, f"“{result.title}”", result.published]
+    attribution = [clip(result.source, SOURCE_LENGTH), f"“{clip(result.title)}”", result.published]
     label = _translated_label(result, s)
     if label:
         attribution.append(label)
@@ -212,10 +216,14 @@ def answer_text(
     """The whole answer as plain text (no length limit: terminals scroll), the answering sentences in ``bold``."""
     if answer.unavailable:
         return s("search_unavailable")
+    read_as = [read_as_text(answer, s)] if answer.read_as else []
     if not answer.answered:
-        return html_to_text(s("not_found", example=s.examples[0]))
+        return "\n".join([*read_as, html_to_text(s("not_found", example=s.examples[0]))])
     results = answer.results if results is None else results
     parts = [s("unsupported_language")] if answer.unsupported_language else []
+    parts += read_as
+    if answer.hedged:
+        parts.append(s("hedge"))
     parts.extend(result_text(r, answer.language, s, i, bold) for i, r in enumerate(results, 1))
     return "\n\n".join(parts)
 

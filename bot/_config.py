@@ -94,9 +94,17 @@ class FloodLimits(_Section):
 
 
 class Translation(_Section):
-    """A LibreTranslate-compatible service that machine-translates passages with no translation."""
+    """A machine translation service for passages with no translation into the reader's language.
+
+    ``service``: libretranslate (the default when only ``url`` is set), deepl or openai (any
+    OpenAI-compatible ``/chat/completions``). ``mode``: ``quoted`` translates a passage into a
+    reader's language when an answer quotes it; ``ahead`` translates every passage into every
+    answer language as articles come in. The key comes from the environment.
+    """
 
     secrets: ClassVar = {"api_key": "TRANSLATION_API_KEY"}
+    service_keys: ClassVar = {"deepl": "DEEPL_AUTH_KEY", "openai": "OPENAI_API_KEY"}
+    """The service's own environment variable, read when TRANSLATION_API_KEY is not set."""
     url: str = ""
     api_key: str = Field("", repr=False)
     requests_per_second: Positive = 2.0
@@ -104,6 +112,23 @@ class Translation(_Section):
     batch_size: Count = 16
     max_chars: Count = 5000
     timeout_seconds: Positive = 30.0
+    service: Literal["libretranslate", "deepl", "openai"] | None = None
+    model: str = ""
+    mode: Literal["quoted", "ahead"] = "quoted"
+    wait_ms: Annotated[int, Field(ge=0, le=60_000)] = 1500
+    monthly_characters: Annotated[int, Field(ge=0)] = 0
+    """0: no budget."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_key(cls, data: Any, info: ValidationInfo) -> Any:
+        """DEEPL_AUTH_KEY or OPENAI_API_KEY for their service, unless TRANSLATION_API_KEY (read after) is set."""
+        env = info.context or {}
+        if isinstance(data, dict) and not env.get("TRANSLATION_API_KEY"):
+            name = cls.service_keys.get(str(data.get("service")))
+            if name and env.get(name):
+                return {**data, "api_key": env[name]}
+        return data
 
     @field_validator("url")
     @classmethod
@@ -111,6 +136,25 @@ class Translation(_Section):
         if value.strip() and not value.strip().startswith(("http://", "https://")):
             raise ValueError("must be an http(s) address")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _complete(self) -> Translation:
+        if self.service == "libretranslate" and not self.url:
+            raise ValueError("(service libretranslate) needs a url")
+        if self.service == "deepl" and not self.api_key:
+            raise ValueError("(service deepl) needs a key: set DEEPL_AUTH_KEY (or TRANSLATION_API_KEY)")
+        if self.service == "openai" and not self.model.strip():
+            raise ValueError("(service openai) needs a model, e.g. gpt-4o-mini or llama3.1")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The service: libretranslate when only a url is set."""
+        return self.service or "libretranslate"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.service or self.url)
 
 
 class _Telegram(_Section):
@@ -301,7 +345,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         persistence=_path(parsed.persistence, base),
         log_level=parsed.log_level.upper(),
         source=source,
-        translation=parsed.translation if parsed.translation.url else None,
+        translation=parsed.translation if parsed.translation.enabled else None,
         max_upload_bytes=parsed.uploads.max_bytes,
         allow_private_addresses=parsed.intake.allow_private_addresses,
         fetch_timeout=parsed.intake.timeout_seconds,

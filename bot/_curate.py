@@ -32,7 +32,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import FileSizeLimit, MessageLimit, ParseMode
+from telegram.constants import FileSizeLimit, MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
@@ -44,11 +44,13 @@ from index.intake.link import fetch_upload
 from ._admin import alert_lines, problem_list, refuse_unless_admin, translation_lines
 from ._compose import escape, passage_preview, shorten
 from ._feeds import fetcher_of
+from ._fit import SOURCE_LENGTH, clip, visible_units
 from ._i18n import Strings
 from ._memory import parse_remove, remove_data
 from ._runtime import Runtime, interface_strings, runtime
-from ._send import NO_PREVIEW, reply_html, with_retries
+from ._send import edit_html, reply_html, with_retries
 from ._service import AddReport
+from ._translate import usage_line
 
 log = logging.getLogger(__name__)
 LISTED_IDS = 40
@@ -100,7 +102,7 @@ async def _add_and_report(message: Message, rt: Runtime, s: Strings, upload: Upl
     rt.save_stats()
     added = report.prepared
     log.info("article %s added from %s (%d passages)", added.article.id, origin, len(added.passages))
-    await reply_html(message, added_text(report, s))
+    await reply_html(message, added_text(report, s, usage_line(rt, s.language)))
 
 
 async def _download(document: Document) -> bytes | None:
@@ -112,8 +114,9 @@ async def _download(document: Document) -> bytes | None:
         return None
 
 
-def added_text(report: AddReport, s: Strings) -> str:
-    """The reply to an upload: the article, its passages (as many as fit), the corpus, translations."""
+def added_text(report: AddReport, s: Strings, usage: str | None = None) -> str:
+    """The reply to an upload: the article, its passages (as many as fit), the corpus, translations (``usage``:
+    this month's machine translation against its budget)."""
     article = report.prepared.article
     language = s.language_name(article.language)
     if report.prepared.detected_language:
@@ -123,13 +126,13 @@ def added_text(report: AddReport, s: Strings) -> str:
         names = s.raw("page_field_names")
         fields = ", ".join(str(names.get(name, name)) for name in report.prepared.from_page)
         remarks.insert(0, s("link_from_page", fields=escape(fields)))
-    tail = "\n".join([*remarks, *translation_lines(report.reload, s), *alert_lines(report.reload, s)])
+    tail = "\n".join([*remarks, *translation_lines(report.reload, s, usage), *alert_lines(report.reload, s)])
 
     def text(passage_lines: list[str]) -> str:
         body = s(
             "upload_added",
-            title=escape(article.title),
-            source=escape(article.source),
+            title=escape(clip(article.title)),
+            source=escape(clip(article.source, SOURCE_LENGTH)),
             date=article.published.isoformat(),
             language=escape(language),
             id=escape(article.id),
@@ -142,7 +145,7 @@ def added_text(report: AddReport, s: Strings) -> str:
 
     every = [_passage_line(i, p, s) for i, p in enumerate(report.prepared.passages, 1)]
     lines, shown = every, len(every)
-    while len(text(lines)) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
+    while visible_units(text(lines)) > MessageLimit.MAX_TEXT_LENGTH and shown > 0:
         shown -= 1
         lines = [*every[:shown], s("upload_more_passages", count=len(every) - shown)]
     return text(lines)
@@ -254,8 +257,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     passages = sum(1 for p in rt.service.engine.corpus.passages if p.article.id == article.id)
     text = s(
         "remove_confirm",
-        title=escape(article.title),
-        source=escape(article.source),
+        title=escape(clip(article.title)),
+        source=escape(clip(article.source, SOURCE_LENGTH)),
         date=article.published.isoformat(),
         passages=passages,
     )
@@ -315,10 +318,7 @@ async def on_remove_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def _edit(message: MaybeInaccessibleMessage | None, text: str) -> None:
     """Replace the confirmation message (and its buttons) with the outcome."""
     if isinstance(message, Message):
-        await with_retries(
-            lambda: message.edit_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW),
-            "editing a removal message",
-        )
+        await edit_html(message, text)
 
 
 async def translate_gaps_in_background(rt: Runtime) -> None:

@@ -32,10 +32,12 @@ from index.intake.fetch import FetchSettings, Resolver, make_client
 from ._admin import alert_lines, refuse_unless_admin
 from ._compose import escape, shorten
 from ._config import Config
+from ._fit import SOURCE_LENGTH, clip, fit_html
 from ._i18n import Strings, strings
 from ._runtime import LANGUAGE_KEY, RUNTIME_KEY, Runtime, interface_strings, runtime
 from ._send import NO_PREVIEW, reply_html
 from ._service import BatchReport
+from ._translate import usage_line
 
 log = logging.getLogger(__name__)
 FETCHER_KEY: Final = "fetcher"
@@ -165,9 +167,12 @@ async def _tell_admins(
 ) -> None:
     for admin in sorted(rt.config.admins):
         language = (app.user_data.get(admin) or {}).get(LANGUAGE_KEY)
-        text = summary_text(report, batch, strings(language))
+        summary = summary_text(report, batch, strings(language))
+        usage = usage_line(rt, language)  # this month's machine translation
+        text, is_html = fit_html(f"{summary}\n{usage}" if usage else summary)
+        mode = ParseMode.HTML if is_html else None
         try:
-            await app.bot.send_message(admin, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            await app.bot.send_message(admin, text, parse_mode=mode, link_preview_options=NO_PREVIEW)
         except TelegramError as exc:  # an admin who never started a chat with the bot, say
             log.warning("could not send the feed summary to admin %s: %s", admin, exc)
 
@@ -175,7 +180,12 @@ async def _tell_admins(
 def summary_text(report: PollReport, batch: BatchReport, s: Strings) -> str:
     """One message: the articles added, then the entries skipped and why."""
     added = [
-        s("feeds_added_line", title=escape(p.article.title), source=escape(p.article.source), id=escape(p.article.id))
+        s(
+            "feeds_added_line",
+            title=escape(clip(p.article.title)),
+            source=escape(clip(p.article.source, SOURCE_LENGTH)),
+            id=escape(p.article.id),
+        )
         for p in batch.added
     ]
     skipped = [

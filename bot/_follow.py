@@ -8,6 +8,7 @@ is followed, what the coverage already answers it with counts as seen: only new 
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -19,15 +20,18 @@ from index import Answer
 from index.follow import DatabaseError, Follow, FollowOutcome
 
 from ._alerts import Following, parse_follow, parse_unfollow, unfollow_data
-from ._chat import MAX_QUESTION
+from ._chat import MAX_QUESTION, recalled
 from ._compose import escape, shorten
+from ._fit import MAX_MESSAGE, SOURCE_LENGTH, clip, pages, visible_units
 from ._i18n import Strings
+from ._numbers import ascii_number
 from ._runtime import Runtime, chosen_language, interface_strings, runtime
 from ._send import reply_html
 
 log = logging.getLogger(__name__)
 LISTED_QUESTION = 200  # characters of a followed question shown in the list
 BUTTON_QUESTION = 40  # characters of a followed question on its Stop button
+RELATED_TITLE = 120  # characters of a possibly related article's title
 
 
 async def follow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,7 +53,7 @@ async def on_follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query is None:
         return
     token = parse_follow(query.data)
-    answer = runtime(context).memory.recall(token) if token else None
+    answer = await recalled(update, context, token) if token else None
     if answer is None or not isinstance(query.message, Message):
         await query.answer(interface_strings(update, context)("expired"))
         return
@@ -140,15 +144,51 @@ async def following_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if not follows:
         await reply_html(message, escape(s("following_none")))
         return
-    lines = [s("following_header", count=len(follows), limit=store.max_follows)]
-    lines += [
+    header = s("following_header", count=len(follows), limit=store.max_follows)
+    lines = [
         s("following_line", number=i, question=escape(shorten(f.question, LISTED_QUESTION)))
         for i, f in enumerate(follows, 1)
     ]
-    await reply_html(message, "\n".join(lines), stop_buttons(follows, s))
+    related = await _related_lines(rt, chat.id, follows, s)
+    # A long list goes out as several messages, each within Telegram's limit and with its own Stop buttons.
+    listed = pages(lines, header=header)
+    number = 1
+    for page_number, page in enumerate(listed):
+        text = "\n".join([header, *page] if page_number == 0 else page)
+        shown = list(enumerate(follows, 1))[number - 1 : number - 1 + len(page)]
+        number += len(page)
+        if page_number == len(listed) - 1 and related and visible_units(f"{text}\n\n{related}") <= MAX_MESSAGE:
+            text, related = f"{text}\n\n{related}", ""
+        await reply_html(message, text, stop_buttons(shown, s))
+    if related:
+        await reply_html(message, related)
 
 
-def stop_buttons(follows: list[Follow], s: Strings) -> InlineKeyboardMarkup:
+async def _related_lines(rt: Runtime, chat_id: int, follows: list[Follow], s: Strings) -> str:
+    """ "Possibly related": recent new coverage the engine was not sure answers a followed question."""
+    assert rt.following is not None
+    try:
+        found = await rt.off_loop(rt.following.store.related_of, chat_id)
+    except DatabaseError as exc:
+        log.error("could not list possibly related coverage: %s", exc)
+        return ""
+    numbers = {f.id: i for i, f in enumerate(follows, 1)}
+    articles = {a.id: a for a in rt.service.engine.corpus.articles}
+    lines = []
+    for follow_id, article_id in found:
+        article = articles.get(article_id)
+        if article is None or follow_id not in numbers:
+            continue  # removed since, or no longer followed
+        title = escape(clip(article.title, RELATED_TITLE))
+        if article.url:
+            title = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
+        source = escape(clip(article.source, SOURCE_LENGTH))
+        lines.append(s("following_related_line", number=numbers[follow_id], title=title, source=source))
+    return "\n".join([s("following_related_header"), *lines]) if lines else ""
+
+
+def stop_buttons(follows: list[tuple[int, Follow]], s: Strings) -> InlineKeyboardMarkup:
+    """A Stop button for each (number, follow)."""
     return InlineKeyboardMarkup(
         [
             [
@@ -157,7 +197,7 @@ def stop_buttons(follows: list[Follow], s: Strings) -> InlineKeyboardMarkup:
                     callback_data=unfollow_data(f.id),
                 )
             ]
-            for i, f in enumerate(follows, 1)
+            for i, f in follows
         ]
     )
 
@@ -167,14 +207,13 @@ async def unfollow_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     chat = update.effective_chat
     rt = runtime(context)
-    argument = (context.args or [""])[0]
-    if message is None or chat is None or rt.following is None or not argument.isdigit():
+    number = ascii_number((context.args or [""])[0], digits=4)
+    if message is None or chat is None or rt.following is None or number is None:
         await following_command(update, context)
         return
     if not await _may_follow_here(update, context):
         return
     follows = await rt.off_loop(rt.following.store.follows_of, chat.id)
-    number = int(argument)
     if not 1 <= number <= len(follows):
         await following_command(update, context)
         return

@@ -49,7 +49,15 @@ class Strings:
         return list(self.raw("examples"))
 
 
-@cache
 def strings(language: str | None) -> Strings:
-    """The shared Strings for ``language`` (English for unknown codes)."""
-    return Strings(language or FALLBACK)
+    """The shared Strings for ``language`` (English for unknown codes).
+
+    The cache is keyed by supported codes only: a language code comes from users (Telegram's
+    hint, callback data anyone can forge), and caching by it would grow without bound.
+    """
+    return _shared(language if language in SUPPORTED else FALLBACK)
+
+
+@cache
+def _shared(language: str) -> Strings:
+    return Strings(language)

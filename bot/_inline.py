@@ -15,11 +15,13 @@ from telegram.ext import ContextTypes
 
 from index import Result
 
-from ._compose import escape, result_html, shorten
+from ._compose import escape, result_html
+from ._fit import clip, shorten
 from ._i18n import Strings, strings
 from ._ratelimit import Verdict
 from ._runtime import interface_strings, runtime
 from ._send import NO_PREVIEW, with_retries
+from ._translate import cached_page
 
 INLINE_RESULTS = 10
 MIN_QUERY = 3
@@ -33,18 +35,28 @@ def result_id(result: Result, language: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[: InlineQueryResultLimit.MAX_ID_LENGTH // 2]
 
 
-def result_article(result: Result, language: str, s: Strings) -> InlineQueryResultArticle:
-    """A result to pick: the title opens the quote, the description starts at the answering sentence."""
+def result_article(
+    result: Result, language: str, s: Strings, *, hedged: bool = False, read_as: str | None = None
+) -> InlineQueryResultArticle:
+    """A result to pick: the title opens the quote, the description starts at the answering sentence.
+
+    A hedged result (the closest passages, which may not answer) is marked: "≈" before its title and
+    the hedge opening its description. ``read_as`` (the question as corrected) opens the description too.
+    """
     shown = " ".join(result.shown_text.split())
-    prefix = f"{shorten(result.source, TITLE_LENGTH // 2)}: "
+    prefix = f"{'≈ ' if hedged else ''}{clip(result.source, TITLE_LENGTH // 2)}: "
     head = shorten(shown, max(TITLE_LENGTH - len(prefix), 16))
     highlights = result.shown_highlights
     if highlights:
         answering = " ".join(result.shown_text[min(a for a, _ in highlights) :].split())
-        description = shorten(answering, DESCRIPTION_LENGTH)
+        description = answering
     else:
         rest = shown[len(head) - 1 :].strip() if head.endswith("…") else ""
-        description = shorten(rest, DESCRIPTION_LENGTH) if rest else f"{result.title} · {result.published}"
+        description = rest or f"{clip(result.title)} · {result.published}"
+    notes = [s("inline_closest")] if hedged else []
+    if read_as:
+        notes.append(s("read_as", question=clip(read_as, DESCRIPTION_LENGTH // 2)))
+    description = shorten(" · ".join([*notes, description]), DESCRIPTION_LENGTH)
     return InlineQueryResultArticle(
         id=result_id(result, language),
         title=prefix + head,
@@ -83,10 +95,14 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     answer = await rt.off_loop(rt.service.ask, text, k=INLINE_RESULTS)
     s = strings(answer.language)
     if not answer.answered:
-        nothing = _notice("nothing", s("inline_nothing_title"), s("inline_nothing_text", question=text))
+        nothing = _notice("nothing", s("inline_nothing_title"), s("inline_nothing_text", question=clip(text, 300)))
         await query.answer([nothing], cache_time=CACHE_SECONDS, is_personal=False)
         return
-    results = [result_article(r, answer.language, s) for r in (answer.results + answer.more)[:INLINE_RESULTS]]
+    quoted = cached_page(rt, answer, (answer.results + answer.more)[:INLINE_RESULTS])  # cached translations only
+    results = [
+        result_article(r, answer.language, s, hedged=answer.hedged, read_as=answer.read_as if i == 0 else None)
+        for i, r in enumerate(quoted)
+    ]
     assert len(results) <= InlineQueryLimit.RESULTS
     await with_retries(
         lambda: query.answer(results, cache_time=CACHE_SECONDS, is_personal=False), "answering an inline query"

@@ -58,3 +58,24 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """A warning as one short line in the conversation (no time, no module), marked as the bot's note."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"({record.levelname.lower()}: {record.getMessage()})"
+
+
+def configure_console_logging(secrets: Iterable[str]) -> None:
+    """In the console the log shares the screen with the chat: only warnings and errors show, briefly.
+
+    The routine INFO lines (a reload's "new coverage: …", progress) belong to a service's log, not to
+    a conversation; the console prints what they report in its own replies.
+    """
+    install_redaction(secrets)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_ConsoleFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)

@@ -18,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from ._compose import html_to_text
+from ._fit import fit_html
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -50,7 +51,17 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
 
 
 async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Reply to ``message`` in HTML; if Telegram cannot parse it, send the same words as plain text."""
+    """Reply to ``message`` in HTML; if Telegram cannot parse it, send the same words as plain text.
+
+    Every reply passes :func:`bot._fit.fit_html`: one still too long for Telegram goes out cut, as plain text.
+    """
+    text, is_html = fit_html(text)
+    if not is_html:
+        log.warning("a reply was over Telegram's length limit; sending it cut, as plain text")
+        return await with_retries(
+            lambda: message.reply_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW, do_quote=True),
+            "sending a cut reply",
+        )
     try:
         return await with_retries(
             lambda: message.reply_text(
@@ -68,3 +79,13 @@ async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup |
             ),
             "sending a plain-text reply",
         )
+
+
+async def edit_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace ``message``'s text (and buttons) with ``text`` in HTML, through the same length rule as replies."""
+    text, is_html = fit_html(text)
+    mode = ParseMode.HTML if is_html else None
+    await with_retries(
+        lambda: message.edit_text(text, parse_mode=mode, reply_markup=markup, link_preview_options=NO_PREVIEW),
+        "editing a message",
+    )

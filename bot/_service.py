@@ -46,11 +46,19 @@ from index import (
     untranslated_passages,
 )
 from index.curation import add_articles
+from index.follow import Database
 from index.intake.address import address_key, corpus_addresses
+from index.intake.upload import CAPTION, FieldSyntax
 from index.search.backend import Backend, BackendUnavailable
+from index.search.semantic import Embedder
+from index.translation.deepl import DeepL
+from index.translation.libretranslate import Translator
+from index.translation.openai_chat import OPENAI_URL, OpenAIChat
+from index.translation.quoted import QuotedTranslations
+from index.translation.store import TranslationStore
 
 from ._backends import open_backend
-from ._config import Config
+from ._config import Config, Translation
 from ._progress import Reporter
 
 ReporterFactory = Callable[[str], Reporter]
@@ -155,6 +163,8 @@ class AnswerService:
         self._reload_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._untranslated: tuple[Corpus, int] | None = None
+        self.quoted: QuotedTranslations | None = None
+        """Translation of passages as answers quote them (``translation.mode: quoted``); set by the bot."""
         self.on_indexed: Callable[[Engine, set[str]], int | None] | None = None
         """Called with the new engine and the articles it added or changed: alerts for followed questions."""
 
@@ -209,8 +219,12 @@ class AnswerService:
                 change = load_and_translate(self.corpus_dir, self.translation, progress=reporter)
             return self._swap(change, started)
 
-    def add_article(self, upload: Upload, fields: Mapping[str, str] | None = None) -> AddReport:
-        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved."""
+    def add_article(
+        self, upload: Upload, fields: Mapping[str, str] | None = None, *, syntax: FieldSyntax = CAPTION
+    ) -> AddReport:
+        """Validate an uploaded article, save it, translate it and swap it in; on any problem nothing is saved.
+
+        ``syntax``: how its problems tell the uploader to give a missing field (caption lines on Telegram)."""
         with self._reload_lock:
             started = time.perf_counter()
             current = self._engine
@@ -221,6 +235,7 @@ class AnswerService:
                 max_bytes=self.max_upload_bytes,
                 fields=fields,
                 existing_urls=corpus_addresses(current.corpus.articles),
+                syntax=syntax,
             )
             reports: list[ReloadReport] = []
             try:
@@ -327,23 +342,52 @@ def _reporting(progress: ReporterFactory | None, label: str) -> Iterator[Reporte
         reporter.close()
 
 
-def translation_plan(config: Config) -> TranslationPlan | None:
-    """The configured machine-translation service, or None when translation is off."""
-    settings = config.translation
-    if settings is None:
-        return None
-    client = LibreTranslate(
+def make_translator(settings: Translation) -> Translator:
+    """The client of the configured translation service (LibreTranslate, DeepL or an OpenAI-compatible model)."""
+    key = settings.api_key or None
+    if settings.kind == "deepl":
+        return DeepL(settings.api_key, url=settings.url or None, timeout=settings.timeout_seconds)
+    if settings.kind == "openai":
+        return OpenAIChat(settings.model, url=settings.url or OPENAI_URL, api_key=key, timeout=settings.timeout_seconds)
+    return LibreTranslate(
         settings.url,
-        api_key=settings.api_key or None,
+        api_key=key,
         timeout=settings.timeout_seconds,
         max_batch=settings.batch_size,
         max_chars=settings.max_chars,
     )
+
+
+def service_key(settings: Translation) -> str:
+    """What cached translations are filed under: the service, and the model for a language model."""
+    return f"openai:{settings.model.strip()}" if settings.kind == "openai" else settings.kind
+
+
+def translation_plan(config: Config, *, intake: bool = True) -> TranslationPlan | None:
+    """The plan that fills translation gaps; None when translation is off, or (``intake``) when articles coming
+    in are not translated ahead because passages are translated as they are quoted (``mode: quoted``)."""
+    settings = config.translation
+    if settings is None or (intake and settings.mode != "ahead"):
+        return None
     return TranslationPlan(
-        client,
+        make_translator(settings),
         config.languages,
         concurrency=settings.concurrency,
         requests_per_second=settings.requests_per_second,
+    )
+
+
+def quoted_translations(config: Config, database: Database, aligner: Embedder | None) -> QuotedTranslations | None:
+    """Translation as passages are quoted (``mode: quoted``), cached and counted in ``database``; else None."""
+    settings = config.translation
+    if settings is None or settings.mode != "quoted":
+        return None
+    return QuotedTranslations(
+        make_translator(settings),
+        TranslationStore(database),
+        service=service_key(settings),
+        aligner=aligner,
+        monthly_characters=settings.monthly_characters,
     )
 
 

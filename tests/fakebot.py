@@ -324,8 +324,13 @@ class _Spec:
             raise Rejected("Bad Request: BUTTON_DATA_INVALID")
 
 
+def utf16_units(text: str) -> int:
+    """A text's length as Telegram counts it: UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _check_texts(value: dict[str, Any], fields: dict[str, Any]) -> None:
-    """Telegram's limits on message texts and captions, measured after entity parsing."""
+    """Telegram's limits on message texts and captions, in UTF-16 code units after entity parsing."""
     if "parse_mode" not in fields:
         return
     parse_mode = value.get("parse_mode")
@@ -336,11 +341,11 @@ def _check_texts(value: dict[str, Any], fields: dict[str, Any]) -> None:
             continue
         visible = _visible(value[name], parse_mode)
         if name == "caption":
-            if len(visible) > limit:
+            if utf16_units(visible) > limit:
                 raise Rejected("Bad Request: message caption is too long")
         elif not visible.strip():
             raise Rejected("Bad Request: message text is empty")
-        elif len(visible) > limit:
+        elif utf16_units(visible) > limit:
             raise Rejected("Bad Request: message is too long")
 
 

@@ -32,12 +32,16 @@ def _request_handler(handle: Handler) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {"Content-Type": self.headers.get("Content-Type", "")}
+            headers.update((name, value) for name, value in self.headers.items() if name.lower() != "content-type")
             request = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=headers, content=body)
             response = handle(request)
             assert isinstance(response, httpx.Response)  # no event loop runs in this thread
             response.read()
             self.send_response(response.status_code)
             self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
+            for name in ("Retry-After",):  # what clients act on, besides the body
+                if name in response.headers:
+                    self.send_header(name, response.headers[name])
             self.send_header("Content-Length", str(len(response.content)))
             self.end_headers()
             self.wfile.write(response.content)

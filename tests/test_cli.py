@@ -32,19 +32,17 @@ def run(args: list[str], tmp_path: Path, stdin: str | None = None) -> subprocess
 @pytest.fixture(scope="module")
 def json_lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
     questions = (
-        "Why was the Space delayed?\nQuelle est la recette de la tarte Tatin ?\n\nHoe lang duurde de uitzending?\n"
+        "Why was the Space delayed?\nQuelle est la recette de la tarte Tatin ?\n\n  \nHoe lang duurde de uitzending?\n"
     )
     proc = run(["ask", "--json", "-k", "2"], tmp_path_factory.mktemp("cli"), stdin=questions)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-def test_ask_json_prints_one_object_per_input_line(json_lines: list[dict[str, object]]) -> None:
-    assert len(json_lines) == 4
+def test_ask_json_prints_one_object_per_question_and_skips_blank_lines(json_lines: list[dict[str, object]]) -> None:
     assert [line["question"] for line in json_lines] == [
         "Why was the Space delayed?",
         "Quelle est la recette de la tarte Tatin ?",
-        "",
         "Hoe lang duurde de uitzending?",
     ]
 
@@ -55,11 +53,10 @@ def test_ask_json_schema(json_lines: list[dict[str, object]]) -> None:
         assert isinstance(line["results"], list)
         for result in line["results"]:
             assert set(result) == RESULT_FIELDS
-    english, tatin, empty, dutch = json_lines
+    english, tatin, dutch = json_lines
     assert english["answered"] is True and english["language"] == "en" and len(english["results"]) == 2
     assert tatin["answered"] is False and tatin["results"] == [] and tatin["language"] == "fr"
-    assert empty["answered"] is False
-    assert english["confidence"] in {"answer", "closest"} and tatin["confidence"] == empty["confidence"] == "none"
+    assert english["confidence"] in {"answer", "closest"} and tatin["confidence"] == "none"
     assert dutch["language"] == "nl"
 
 
@@ -108,6 +105,9 @@ def test_corpus_add_saves_and_describes_a_text_article(tmp_path: Path, corpus_co
     assert f"Added {article_id}" in proc.stdout and "nl (detected)" in proc.stdout
     assert "3 passages" in proc.stdout and "1. Recordaantal bezoekers — Het bloemencorso" in proc.stdout
     assert "Machine translation is off" in proc.stdout
+    # Waiting changes nothing without a translation service: say what readers get and how to turn it on.
+    assert "again later" not in proc.stdout
+    assert "New articles are answered in their own language" in proc.stdout and "translation.url" in proc.stdout
     saved = (corpus_copy / "articles" / f"{article_id}.md").read_text(encoding="utf-8")
     assert "source: Bollenstreek Nieuws" in saved and "Door de drukte in Lisse" in saved
     assert run(["corpus", "check", str(corpus_copy)], tmp_path).returncode == 0
@@ -120,6 +120,10 @@ def test_corpus_add_with_problems_saves_nothing(tmp_path: Path, corpus_copy: Pat
     assert proc.returncode == 1
     assert "bloemencorso.txt" in proc.stderr and "title" in proc.stderr and "26 April" in proc.stderr
     assert "Traceback" not in proc.stderr
+    # One file's problems, worded as such, with the options that supply what is missing (no Telegram caption).
+    assert proc.stderr.splitlines()[0] == "Nothing was added: this article, bloemencorso.txt, has problems:"
+    assert "  - missing title (the headline): give it as --title …" in proc.stderr.splitlines()
+    assert "in the corpus" not in proc.stderr and "caption" not in proc.stderr
     assert sorted(p.name for p in (corpus_copy / "articles").iterdir()) == before
 
 

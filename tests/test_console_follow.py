@@ -34,15 +34,13 @@ def test_the_console_follows_and_prints_the_alert_after_an_article_is_added(
 ) -> None:
     console = Console(make_service(corpus_copy, engine, embedding_cache))
     console.language = "fr"
-    assert console.respond(f"/follow {QUESTION}") == FR("follow_done", question=QUESTION).replace("<i>", "").replace(
-        "</i>", ""
-    )
+    assert console.respond(f"/follow {QUESTION}") == FR("console_follow_done", question=QUESTION)
     assert console.respond(f"/follow {QUESTION}").startswith("Vous suivez déjà")
     assert "1. " + QUESTION in console.respond("/following")
     article = tmp_path / "ouest-vignoble-breton.md"
     article.write_text(ARTICLE, encoding="utf-8")
     printed = console.respond(f"/add {article}")
-    assert f"Nouvelle couverture sur votre question {QUESTION}" in printed and "3 200 bouteilles" in printed
+    assert f"**Nouvelle couverture** sur votre question {QUESTION}" in printed and "3 200 bouteilles" in printed
     assert "Nouvelle couverture" not in console.respond("/reload")  # printed once
-    assert console.respond("/unfollow 1").startswith("Je ne suis plus")
-    assert console.respond("/following") == FR("following_none")
+    assert console.respond("/unfollow 1") == FR("console_unfollow_done", question=QUESTION)
+    assert console.respond("/following") == FR("console_following_none")

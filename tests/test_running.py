@@ -94,7 +94,13 @@ def test_an_uploaded_article_is_answered_in_english_as_a_machine_translation(tmp
     translator = FakeLibreTranslate(translate=phrasebook_translation(), api_key="lt-key-never-logged")
     with fake.serve() as base_url, translator.serve() as translate_url:
         telegram = {"base_file_url": base_url.removesuffix("/bot") + "/file/bot"}
-        translation = {"url": translate_url, "api_key": "lt-key-never-logged", "requests_per_second": 50}
+        # mode: ahead, as before quoted translation (the default now): every passage translated at intake.
+        translation = {
+            "url": translate_url,
+            "api_key": "lt-key-never-logged",
+            "requests_per_second": 50,
+            "mode": "ahead",
+        }
         config = write_config(tmp_path, base_url, telegram=telegram, corpus=str(corpus_copy), translation=translation)
         process = start_bot(config, tmp_path)
         try:

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ..languages import SUPPORTED, is_iso_639_1
+from .fields import MAX_SOURCE, MAX_TITLE, clip_field
 from .frontmatter import HEADING_PREFIX, Block, Document, read_document
 from .model import Article, Corpus, Passage, Rendition
 from .problems import CorpusError, Problem
@@ -163,8 +164,8 @@ def _load_article(path: Path, problems: list[Problem]) -> tuple[Article, list[Re
     assert isinstance(article_id, str) and published is not None
     article = Article(
         id=article_id,
-        title=str(meta["title"]).strip(),
-        source=str(meta["source"]).strip(),
+        title=clip_field(str(meta["title"]), MAX_TITLE),
+        source=clip_field(str(meta["source"]), MAX_SOURCE),
         url=(url or "").strip(),
         published=published,
         language=str(language),

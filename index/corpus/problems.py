@@ -16,6 +16,8 @@ class Problem:
     message: str
     stale_machine_translation: bool = field(default=False, compare=False)
     """The file is a machine translation whose blocks no longer line up with its (edited) article's."""
+    missing_field: str | None = field(default=None, compare=False)
+    """The metadata field an added article lacks (``published``, say), so a front end can ask for it."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"

@@ -21,6 +21,7 @@ from .coverage import Finding, find_new_coverage
 from .database import Database, DatabaseError
 from .matching import QuestionVectors
 from .store import (
+    CONSOLE_CHAT,
     MAX_FOLLOWS,
     Alert,
     AlertCounts,
@@ -31,6 +32,7 @@ from .store import (
 )
 
 __all__ = [
+    "CONSOLE_CHAT",
     "MAX_FOLLOWS",
     "Alert",
     "AlertCounts",

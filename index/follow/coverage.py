@@ -7,10 +7,16 @@ answer gate as any question. An article gives a follow at most one finding (its 
 passage). A finding whose passage reports what an article the follower already has reports
 (the engine folds such passages together: "also reported by") is not news: it is recorded
 as seen, never sent.
+
+Only an ``answer`` alerts. When the engine is not sure the article answers the question
+(``closest``), the article is kept as *possibly related*: listed under /following, never sent.
+The passage an alert quotes is the one an answer would quote: the best of the article's
+passages that is not just its headline repeated, one with an answering sentence first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -37,6 +43,8 @@ class CoverageReport:
     findings: list[Finding] = field(default_factory=list)
     corroborations: list[tuple[Follow, str]] = field(default_factory=list)
     """(follow, article) pairs left unsent: the article reports what the follower already has."""
+    related: list[tuple[Follow, str]] = field(default_factory=list)
+    """(follow, article) pairs the engine was not sure answer the question (``closest``): never alerted."""
     close: int = 0
     """Questions that came close to some new passage, and were asked in full."""
 
@@ -46,6 +54,20 @@ def probe_vectors(fetched: Candidates) -> np.ndarray:
     all; a passage without sentences by its own vectors (every language version)."""
     bare = np.bincount(fetched.sentence_owner, minlength=len(fetched.passages)) == 0
     return np.vstack([fetched.sentence_vectors, fetched.vectors[bare[fetched.vector_owner]]])
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" .:!?")
+
+
+def quoting(answer: Answer, title: str) -> Answer:
+    """``answer`` with the passage an alert should quote first: not the headline repeated as a passage,
+    and one with an answering sentence (bold in the alert) before one without."""
+    results = (*answer.results, *answer.more)
+    candidates = [r for r in results if _flat(r.text) != _flat(title)] or list(results)
+    lead = next((r for r in candidates if r.highlights), candidates[0])
+    rest = tuple(r for r in results if r is not lead)
+    return dataclasses.replace(answer, results=(lead,), more=rest)
 
 
 def find_new_coverage(
@@ -82,6 +104,10 @@ def find_new_coverage(
             answer = engine.answers_from(members[0].question, passages, language=language, hint=hint)
             if not answer.answered or not answer.results:
                 continue
+            if answer.confidence != "answer":
+                report.related += [(follow, article_id) for follow in members]
+                continue
+            answer = quoting(answer, engine.corpus.passages[passages[0]].article.title)
             corroborated = {c.article_id for c in answer.results[0].also_reported_by}
             for follow in members:
                 if corroborated & known[follow.id]:

@@ -1,8 +1,9 @@
 """The bot's embedded database: one SQLite file, a schema version, and migrations from the start.
 
 Everything that must survive a restart and is not the corpus lives here: follows and
-alerts (:mod:`.store`), and the bot's per-user choices and statistics (a small key-value
-table). One connection is shared by every thread behind a lock: SQLite serialises writers
+alerts (:mod:`.store`), the bot's per-user choices and statistics (a small key-value
+table), and machine translations of quoted passages with the characters they cost
+(:mod:`index.translation.store`). One connection is shared by every thread behind a lock: SQLite serialises writers
 anyway, and the bot's writes are small. The file runs in WAL mode, so a reader never waits
 for a writer and a crash never leaves a half-written transaction behind.
 
@@ -64,6 +65,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX alerts_due ON alerts (state, id)",
         "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    # 2: what the Follow and More buttons under an answer need after a restart (bot/_memory.py),
+    # and new coverage that came close to a followed question without answering it ("possibly related").
+    (
+        """CREATE TABLE answers (
+            token TEXT PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            question TEXT NOT NULL,
+            language TEXT NOT NULL,
+            created REAL NOT NULL
+        )""",
+        "CREATE INDEX answers_by_age ON answers (created)",
+        """CREATE TABLE related (
+            follow_id INTEGER NOT NULL REFERENCES follows(id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            chat_id INTEGER NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (follow_id, article_id)
+        )""",
+    ),
+    # 3: machine translations of quoted passages, and the characters sent to each service a month
+    # (index/translation/store.py).
+    (
+        """CREATE TABLE machine_translations (
+            digest TEXT NOT NULL,
+            language TEXT NOT NULL,
+            service TEXT NOT NULL,
+            text TEXT NOT NULL,
+            alignment TEXT NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (digest, language, service)
+        )""",
+        """CREATE TABLE translation_usage (
+            month TEXT NOT NULL,
+            service TEXT NOT NULL,
+            characters INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            PRIMARY KEY (month, service)
+        )""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,11 @@ from .database import Database
 
 MAX_FOLLOWS = 20
 """Follows per chat."""
+CONSOLE_CHAT = 0
+"""The console's chat (``python bot.py --console``). No Telegram chat has id 0, so the console's follows live in
+the bot's database beside Telegram's; their alerts are printed by the console and never sent to Telegram."""
+RELATED_LISTED = 10
+"""Possibly related findings listed under /following."""
 
 
 def question_key(question: str) -> str:
@@ -161,6 +166,7 @@ class FollowStore:
             if row is None:
                 return None
             db.execute("DELETE FROM alerts WHERE follow_id = ?", (follow_id,))
+            db.execute("DELETE FROM related WHERE follow_id = ?", (follow_id,))
             db.execute("DELETE FROM follows WHERE id = ?", (follow_id,))
             db.execute("DELETE FROM questions WHERE id = ? AND id NOT IN (SELECT question_id FROM follows)", (row[3],))
         return _follow(row)
@@ -252,12 +258,14 @@ class FollowStore:
             )
         return added
 
-    def due(self, limit: int = 100, *, after: int = 0) -> list[Alert]:
-        """Due alerts, oldest first (ids above ``after``)."""
+    def due(self, limit: int = 100, *, after: int = 0, chat_id: int | None = None) -> list[Alert]:
+        """Due alerts, oldest first (ids above ``after``): of ``chat_id``, or of every Telegram chat when None
+        (the console's are left for the console to print)."""
+        chats = "chat_id = ?" if chat_id is not None else "chat_id != ?"
         rows = self.db.query(
             "SELECT id, follow_id, chat_id, article_id, text, buttons FROM alerts "
-            "WHERE state = 'due' AND id > ? ORDER BY id LIMIT ?",
-            (after, limit),
+            f"WHERE state = 'due' AND {chats} AND id > ? ORDER BY id LIMIT ?",
+            (CONSOLE_CHAT if chat_id is None else chat_id, after, limit),
         )
         return [
             Alert(
@@ -276,6 +284,28 @@ class FollowStore:
 
     def mark_dropped(self, alert_id: int) -> None:
         self.db.write("UPDATE alerts SET state = 'dropped' WHERE id = ?", (alert_id,))
+
+    # -- possibly related: new coverage close to a followed question that may not answer it (never alerted)
+
+    def record_related(self, found: Sequence[tuple[int, int, str]]) -> None:
+        """Record (follow, chat, article) findings the engine was not sure answer the question."""
+        now = time.time()
+        with self.db.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO related (follow_id, article_id, chat_id, created) VALUES (?, ?, ?, ?)",
+                [(follow_id, article_id, chat_id, now) for follow_id, chat_id, article_id in found],
+            )
+
+    def related_of(self, chat_id: int, limit: int = RELATED_LISTED) -> list[tuple[int, str]]:
+        """A chat's most recent possibly related findings, as (follow id, article id), newest first; none
+        for an article that has since alerted the follow."""
+        rows = self.db.query(
+            "SELECT r.follow_id, r.article_id FROM related r WHERE r.chat_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM alerts a WHERE a.follow_id = r.follow_id AND a.article_id = r.article_id) "
+            "ORDER BY r.created DESC, r.rowid DESC LIMIT ?",
+            (chat_id, limit),
+        )
+        return [(int(follow_id), str(article_id)) for follow_id, article_id in rows]
 
     def counts(self) -> AlertCounts:
         ((follows, followers),) = self.db.query("SELECT COUNT(*), COUNT(DISTINCT chat_id) FROM follows")

@@ -39,6 +39,7 @@ from typing import Final
 import yaml
 
 from ..corpus.credits import is_credit_line
+from ..corpus.fields import MAX_SOURCE, MAX_TITLE, clip_field
 from ..corpus.frontmatter import HEADING_PREFIX, read_document
 from ..corpus.loader import HTTP_URL, SLUG, check_article_file, iso_date
 from ..corpus.model import Article, Rendition
@@ -57,7 +58,31 @@ REQUIRED_FIELDS: Final = ("source", "title", "published")
 MAX_ID_LENGTH: Final = 60
 
 _KINDS: Final = {"md": "markdown", "markdown": "markdown", "txt": "text", "html": "html", "htm": "html"}
-_ACCEPTED: Final = "send a .md file in the corpus format, or a .txt or .html file with the metadata in the caption"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSyntax:
+    """How whoever adds an article gives its metadata, for the problems to say it their way."""
+
+    field: str
+    """One field written out, with ``{name}`` for its name: ``'published: …'`` in a caption."""
+    accepted: str
+    """What can be added, and how its metadata is given."""
+
+    def given_as(self, name: str) -> str:
+        return self.field.format(name=name)
+
+
+CAPTION: Final = FieldSyntax(
+    "'{name}: …'", "send a .md file in the corpus format, or a .txt or .html file with the metadata in the caption"
+)
+"""Telegram: the metadata is a caption's ``field: value`` lines."""
+OPTIONS: Final = FieldSyntax(
+    "--{name} …",
+    "give a .md file in the corpus format, or a .txt or .html file with its metadata as options "
+    "(--source, --title, --published, --url)",
+)
+"""The command line and the console: the metadata is ``--field value`` options."""
 _FRONT_MATTER_ORDER: Final = ("id", "title", "source", "url", "published", "language", "note")
 _FIELD_MEANINGS: Final = {"source": "the publisher", "title": "the headline", "published": "YYYY-MM-DD"}
 
@@ -141,6 +166,7 @@ def prepare_article(
     max_bytes: int = 1_000_000,
     fields: Mapping[str, str] | None = None,
     existing_urls: Mapping[str, str] | None = None,
+    syntax: FieldSyntax = CAPTION,
 ) -> PreparedArticle:
     """Turn ``upload`` into an article file the loader accepts, or raise CorpusError listing every problem.
 
@@ -149,10 +175,11 @@ def prepare_article(
     value) override the caption. ``existing_urls`` (from
     :func:`~index.intake.address.corpus_addresses`) are the corpus's addresses: an
     article at one of them raises :class:`~index.intake.address.AlreadyInCorpus`.
+    ``syntax`` is how the problems say to give a field (a caption's line, or an option).
     """
     shown = Path(page_label(upload.url) if upload.url else _shown_name(upload.name))
     problems: list[Problem] = []
-    kind = _kind(_shown_name(upload.name), problems)
+    kind = _kind(_shown_name(upload.name), problems, syntax)
     if len(upload.data) > max_bytes:
         sizes = human_sizes(len(upload.data), max_bytes)
         problems.append(Problem(shown, None, f"is {sizes[0]}; the limit is {sizes[1]}"))
@@ -197,7 +224,7 @@ def prepare_article(
         _check_headings(blocks, shown, problems)
     from_page: list[str] = []
     meta = _complete_metadata(
-        given, blocks, page, upload.url, existing_ids, detector, shown, problems, remarks_list, from_page
+        given, blocks, page, upload.url, existing_ids, detector, shown, problems, remarks_list, from_page, syntax
     )
     if existing_urls:
         given_url = given["url"].value if "url" in given else None
@@ -229,12 +256,12 @@ def _shown_name(name: str) -> str:
     return base
 
 
-def _kind(name: str, problems: list[Problem]) -> str | None:
+def _kind(name: str, problems: list[Problem], syntax: FieldSyntax = CAPTION) -> str | None:
     _, dot, ext = name.rpartition(".")
     kind = _KINDS.get(ext.lower()) if dot else None
     if kind is None:
         what = f"a .{ext} file" if dot and ext else "a file without an extension"
-        problems.append(Problem(Path(name), None, f"is {what}, which cannot be added; {_ACCEPTED}"))
+        problems.append(Problem(Path(name), None, f"is {what}, which cannot be added; {syntax.accepted}"))
     return kind
 
 
@@ -579,6 +606,7 @@ def _complete_metadata(
     problems: list[Problem],
     remarks: list[str],
     from_page: list[str],
+    syntax: FieldSyntax = CAPTION,
 ) -> dict[str, str] | None:
     """Check what was given and fill in the rest; None when something required is missing or wrong.
 
@@ -595,14 +623,15 @@ def _complete_metadata(
         item = given.get(name)
         if item is not None and not item.value and name != "note":
             report(item, f"{name} has no value")
+    limits = {"title": MAX_TITLE, "source": MAX_SOURCE}
     for name in ("source", "title"):
         if given.get(name) and given[name].value:
-            meta[name] = given[name].value
+            meta[name] = clip_field(given[name].value, limits[name])
     if page is not None:
         where = {"<h1>": "the page's <h1>", "<title>": "the page's <title>"}.get(page.title_from or "", "the page")
         for name, value, said in (
-            ("title", page.title, where),
-            ("source", page.site_name, "the page's site name"),
+            ("title", page.title and clip_field(page.title, MAX_TITLE), where),
+            ("source", page.site_name and clip_field(page.site_name, MAX_SOURCE), "the page's site name"),
             ("published", page.published, "the page's publication date"),
         ):
             if value and name not in given:
@@ -612,9 +641,8 @@ def _complete_metadata(
     for name in REQUIRED_FIELDS:
         if name not in given and name not in meta:
             unsaid = "the page does not say; " if page is not None else ""
-            problems.append(
-                Problem(shown, None, f"missing {name} ({_FIELD_MEANINGS[name]}): {unsaid}give it as '{name}: …'")
-            )
+            how = f"missing {name} ({_FIELD_MEANINGS[name]}): {unsaid}give it as {syntax.given_as(name)}"
+            problems.append(Problem(shown, None, how, missing_field=name))
 
     published = given.get("published")
     if published is not None and published.value:
@@ -647,7 +675,9 @@ def _complete_metadata(
                 Problem(
                     shown,
                     None,
-                    "missing url: give the article's address as 'url: …', or say why it is unknown as 'note: …'",
+                    f"missing url: give the article's address as {syntax.given_as('url')}, "
+                    f"or say why it is unknown as {syntax.given_as('note')}",
+                    missing_field="url",
                 )
             )
 
@@ -672,7 +702,13 @@ def _complete_metadata(
             remarks.append(f"language detected: {detected}{said}")
         else:
             problems.append(
-                Problem(shown, None, "the language could not be detected; give it as 'language: xx' (ISO 639-1)")
+                Problem(
+                    shown,
+                    None,
+                    f"the language could not be detected; give it as {syntax.given_as('language').replace('…', 'xx')}"
+                    " (ISO 639-1)",
+                    missing_field="language",
+                )
             )
 
     article_id = given.get("id")
@@ -687,7 +723,8 @@ def _complete_metadata(
             meta["id"] = slug
             remarks.append(f"id made from the source and title: {slug}")
         else:
-            problems.append(Problem(shown, None, "no id can be made from the source and title; give one as 'id: …'"))
+            made = f"no id can be made from the source and title; give one as {syntax.given_as('id')}"
+            problems.append(Problem(shown, None, made))
     if meta.get("id") in existing_ids:
         problems.append(
             Problem(

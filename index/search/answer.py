@@ -61,6 +61,9 @@ class Result:
     """Their counterparts in ``translation`` (empty when there is no translation)."""
     also_reported_by: tuple[Corroboration, ...] = ()
     """Passages of other articles saying the same thing, folded into this result."""
+    translated_by: str | None = None
+    """Who machine-translated ``translation`` when it was asked for as the passage was quoted ("DeepL", a
+    model's name); None for a translation file of the corpus."""
 
     @property
     def shown_highlights(self) -> tuple[Span, ...]:

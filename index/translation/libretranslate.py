@@ -29,10 +29,22 @@ class TranslationError(Exception):
     are pointless until someone starts it.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        unreachable: bool = False,
+        quota: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.unreachable = unreachable
+        self.quota = quota
+        """The service's own quota (DeepL's 456, an account out of credit) is spent: wait for the next period."""
+        self.retry_after = retry_after
+        """Seconds the service asked us to wait (``Retry-After``), when it said."""
 
 
 class Translator(Protocol):
@@ -40,6 +52,8 @@ class Translator(Protocol):
 
     name: str
     """Shown in reports, e.g. "LibreTranslate"."""
+    label: str
+    """Shown to readers beside a machine translation: "DeepL", or a language model's name."""
     max_batch: int
     """The most texts one request may carry."""
     max_chars: int
@@ -80,6 +94,7 @@ class LibreTranslate:
     """A client for a LibreTranslate server's ``POST /translate``; thread-safe, one shared connection pool."""
 
     name = "LibreTranslate"
+    label = "LibreTranslate"
 
     def __init__(
         self,

@@ -137,3 +137,23 @@ def test_question_vectors_match_all_questions_at_once_and_follow_removals(tmp_pa
     assert loaded.close_to(unit(1, 0, 0)[None], 0.9) == [1]
     reembedded = QuestionVectors.load(store, lambda text: unit(0, 1, 0), "another model")
     assert reembedded.close_to(unit(0, 1, 0)[None], 0.9) == [1]  # embedded again by the model in use
+
+
+def test_a_version_1_file_keeps_its_follows_and_gains_the_buttons_and_related_tables(tmp_path: Path) -> None:
+    from index.follow.database import MIGRATIONS
+
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path) as raw:
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+        raw.execute("INSERT INTO questions (id, key, text, model, vector) VALUES (1, 'q', 'Q', 'm', x'00')")
+        raw.execute(
+            "INSERT INTO follows (chat_id, user_id, question_id, question, language, created) "
+            "VALUES (5, 5, 1, 'Q', 'en', 0)"
+        )
+    database = Database(path)
+    assert database.version == SCHEMA_VERSION >= 2
+    assert [f.question for f in FollowStore(database).follows_of(5)] == ["Q"]
+    assert database.query("SELECT COUNT(*) FROM answers") == [(0,)]
+    assert database.query("SELECT COUNT(*) FROM related") == [(0,)]
