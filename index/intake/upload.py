@@ -38,6 +38,7 @@ from typing import Final
 
 import yaml
 
+from ..corpus.credits import is_credit_line
 from ..corpus.fields import MAX_SOURCE, MAX_TITLE, clip_field
 from ..corpus.frontmatter import HEADING_PREFIX, read_document
 from ..corpus.loader import HTTP_URL, SLUG, check_article_file, iso_date
@@ -45,6 +46,7 @@ from ..corpus.model import Article, Rendition
 from ..corpus.problems import CorpusError, Problem
 from ..languages import LanguageDetector, is_iso_639_1
 from .address import AlreadyInCorpus, find_duplicate, page_label
+from .encoding import looks_like_language
 from .extract import PageMetadata, extract_page
 from .htmltext import TextBlock, declared_charset, read_html
 
@@ -90,6 +92,8 @@ _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # C0 controls other than tab, newline, form feed and carriage return: text files do not have them.
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _CONTROL_BYTES: Final = re.compile(b"[\x00-\x08\x0b\x0e-\x1f]")
+# A headline: one line of at most 25 words, ending in no full stop (a question or exclamation may be one).
+_HEADLINE: Final = re.compile(r"^(?!.*[.:;,]\s*$)(?:\S+\s+){0,24}\S+\s*$")
 # A paragraph that is only a rule ("---", "* * *") separates parts of a text; it is not text.
 _SEPARATOR: Final = re.compile(r"^(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
 # Python codecs (by codecs.lookup name) that decode bytes but are no charset a page may
@@ -205,17 +209,19 @@ def prepare_article(
             if page.title is None and (whole.headline or whole.page_title):
                 title = whole.headline or whole.page_title
                 page = dataclasses.replace(page, title=title, title_from="<h1>" if whole.headline else "<title>")
-        blocks = _demote_orphan_headings(_drop_separators(found))
+        blocks = _demote_orphan_headings(_drop_credits(_drop_separators(found), remarks_list))
         if not blocks:
             problems.append(
                 Problem(shown, None, "the page has no text (scripts, menus, forms and asides are left out)")
             )
     else:
-        blocks = _drop_separators(_text_blocks(text))
+        blocks = _drop_credits(_drop_separators(_text_blocks(text)), remarks_list)
+    given = _metadata(upload.caption, fields, shown, problems)
+    if kind == "text":
+        blocks = _fold_headline(blocks, given, remarks_list)
         if not any(not block.is_heading for block in blocks):
             problems.append(Problem(shown, None, "has no text"))
         _check_headings(blocks, shown, problems)
-    given = _metadata(upload.caption, fields, shown, problems)
     from_page: list[str] = []
     meta = _complete_metadata(
         given, blocks, page, upload.url, existing_ids, detector, shown, problems, remarks_list, from_page, syntax
@@ -303,6 +309,17 @@ def _decode(data: bytes, kind: str, shown: Path, problems: list[Problem], charse
                 return None
     if _CONTROL.search(text):
         problems.append(Problem(shown, None, binary))
+        return None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not looks_like_language(text):
+        # Two bytes 0xff 0xfe before ASCII text read as UTF-16 make a few CJK characters: no language.
+        problems.append(
+            Problem(
+                shown,
+                None,
+                f"starts like UTF-16 but does not read as text in it (it would read {_clip(text, 20)!r}); "
+                "save it as UTF-8",
+            )
+        )
         return None
     # The loader splits lines with str.splitlines, so the same breaks are normalised here.
     return "\n".join(text.splitlines())
@@ -439,6 +456,57 @@ def _check_headings(blocks: Sequence[TextBlock], shown: Path, problems: list[Pro
             problems.append(
                 Problem(shown, block.line, "a subheading is followed by another subheading, not a paragraph")
             )
+
+
+def _fold_headline(blocks: list[TextBlock], given: dict[str, _Given], remarks: list[str]) -> list[TextBlock]:
+    """The headline a text file repeats as its first line goes into the title, not into a passage.
+
+    With a title given, a first line that says the same is left out. Without one, a first
+    paragraph of one short line with no closing full stop, before a paragraph, is the title
+    (a "## " subheading is one by its own say).
+    """
+    if not blocks:
+        return blocks
+    first, rest = blocks[0], blocks[1:]
+    head, _, body = first.text.partition("\n")
+    title = given.get("title")
+    if title is not None and title.value:
+        if _same_words(head, title.value):
+            remarks.append("the first line repeats the title, so it is not a passage")
+            kept = [dataclasses.replace(first, text=body, line=first.line + 1)] if body.strip() else []
+            return kept + rest
+        return blocks
+    if (
+        title is None
+        and not first.is_heading
+        and not body
+        and _HEADLINE.match(head)
+        and rest
+        and not rest[0].is_heading
+    ):
+        given["title"] = _Given(head.strip(), None)
+        remarks.append(f"title taken from the first line: {_clip(head.strip())}")
+        return rest
+    return blocks
+
+
+def _same_words(a: str, b: str) -> bool:
+    return [w.casefold() for w in re.findall(r"\w+", a)] == [w.casefold() for w in re.findall(r"\w+", b)]
+
+
+def _drop_credits(blocks: Sequence[TextBlock], remarks: list[str]) -> list[TextBlock]:
+    """Bylines, contributor notes and agency lines answer nothing: they are left out of the passages.
+
+    One right under a subheading stays (the subheading would be left without its paragraph).
+    """
+    kept: list[TextBlock] = []
+    for index, block in enumerate(blocks):
+        under_heading = index > 0 and blocks[index - 1].is_heading
+        if not block.is_heading and not under_heading and is_credit_line(block.text):
+            remarks.append(f"a credit line was left out of the passages: {_clip(block.text)}")
+            continue
+        kept.append(block)
+    return kept
 
 
 # -- blocks of either kind ---------------------------------------------------

@@ -20,12 +20,14 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from ..corpus.credits import is_credit_line
 from ..corpus.model import Corpus, Passage, Rendition
 from ..languages import SUPPORTED, Detection, LanguageDetector
 from .alignment import align, counterpart
@@ -41,6 +43,7 @@ from .growth import LanguageSums, SharedRows, article_starts, combined, mix_move
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
+from .spelling import Corrector
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,10 @@ class Engine:
     """Per language, how many passages can be read in it (``readable_share`` times the passages)."""
     centroid_rows: SharedRows | None = None
     """The buffer ``centroids`` is a view of, shared with the engines made from this one by a change."""
+    speller: Corrector | None = None
+    """The corpus's vocabulary, to read a question's typing mistakes as the words meant; None reads it as typed."""
+    credits: np.ndarray | None = None
+    """Per passage, whether it is a credit line (:mod:`index.corpus.credits`): never a candidate answer."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -241,6 +248,26 @@ class Engine:
         passage_article = np.repeat(article_rows, np.diff(starts)).astype(np.int64)
         centroids = shared.buffer[: first + len(fresh_rows)]
 
+        # Credit lines: kept articles' flags carried over, fresh articles' read from their batch.
+        credits = np.zeros(len(corpus.passages), dtype=bool)
+        if previous.credits is not None and kept:
+            for j in kept:
+                old = old_row[ids[j]]
+                credits[int(starts[j]) : int(starts[j + 1])] = previous.credits[
+                    int(old_starts[old]) : int(old_starts[old + 1])
+                ]
+        if passages:
+            credits[np.asarray(numbers, dtype=np.int64)] = _credits(batch, len(passages))
+        # The vocabulary only grows between full builds (/reload): a removed article's words stay known.
+        speller = previous.speller
+        if speller is not None and passages:
+            speller.add_texts(
+                [
+                    *((r.text, r.language) for p in passages for r in p.renditions()),
+                    *((a.title, a.language) for a in corpus.articles if a.id in fresh),
+                ]
+            )
+
         engine = cls(
             corpus=corpus,
             embedder=previous.embedder,
@@ -259,6 +286,8 @@ class Engine:
             sums=sums,
             readable_counts=counts,
             centroid_rows=shared,
+            speller=speller,
+            credits=credits,
         )
         if previous.null is None or mix_moved(previous.sums.counts, sums.counts, MIX_MOVED):
             engine.null = engine.probe_null(cache_dir, bundle)
@@ -305,15 +334,27 @@ class Engine:
             sums=sums,
             readable_counts=counts,
             centroid_rows=shared,
+            speller=Corrector.of_texts(
+                [
+                    *zip(batch.doc_text, batch.doc_language, strict=True),
+                    *((a.title, a.language) for a in corpus.articles),
+                ]
+            ),
+            credits=_credits(batch, len(passages)),
         )
 
-    def ask(self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, k: int = 3, language: str | None = None, hint: str | None = None, spell: bool = True
+    ) -> Answer:
         """Answer ``question``: in ``language`` if given, else in the question's own language.
 
         ``hint`` (a Telegram language code, or the user's chosen language)
-        decides for questions too short or ambiguous to identify.
+        decides for questions too short or ambiguous to identify. ``spell``: read typing mistakes
+        as the corpus words meant (see :meth:`_spelled`).
         """
         question = " ".join(question.split())
+        if spell and (read := self._spelled(question, language, hint, partial(self.ask, k=k, language=language))):
+            return read
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         evidence = self._looked_up(question, detection)
@@ -321,6 +362,28 @@ class Engine:
             return Answer(question, answer_language, False, (), detection.detected)
         results = self._fold(evidence, k + self.settings.more_results, answer_language)
         return Answer(question, answer_language, True, tuple(results[:k]), detection.detected, tuple(results[k:]))
+
+    def _spelled(
+        self, question: str, language: str | None, hint: str | None, ask: Callable[..., Answer]
+    ) -> Answer | None:
+        """The answer when reading typing mistakes decides it; None to answer ``question`` as typed.
+
+        A question with no word the corpus or an answer language knows ("asdf qwerty", "x") is about
+        nothing the coverage holds: refused. One with typing mistakes is answered as corrected
+        (``ask(text, hint=hint, spell=False)``), with ``read_as`` set when the correction changed the answer.
+        """
+        if self.speller is None:
+            return None
+        detection = self.detector.detect(question, hint)
+        correction = self.speller.correct(question, detection.language)
+        if not self.speller.knows_any(correction.text):
+            answer_language = language if language in SUPPORTED else detection.language
+            return Answer(question, answer_language, False, (), detection.detected)
+        if not correction.changed:
+            return None
+        corrected, typed = ask(correction.text, hint=hint, spell=False), ask(question, hint=hint, spell=False)
+        changed = _outcome(corrected) != _outcome(typed)
+        return replace(corrected, question=question, read_as=correction.text if changed else None)
 
     def evidence(self, question: str, *, hint: str | None = None, query: np.ndarray | None = None) -> Evidence | None:
         """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting).
@@ -355,6 +418,10 @@ class Engine:
         lexical_top, lexical_scores = index.lexical_top(terms, settings.candidates)
         query = self.embed_query(question) if query is None else query
         semantic_top, _ = index.vector_top(query, settings.candidates)
+        if self.credits is not None:  # a credit line answers nothing
+            kept = ~self.credits[lexical_top]
+            lexical_top, lexical_scores = lexical_top[kept], lexical_scores[kept]
+            semantic_top = semantic_top[~self.credits[semantic_top]]
         candidates = np.array(list(dict.fromkeys([*semantic_top.tolist(), *lexical_top.tolist()])), dtype=np.int64)
         if not len(candidates):
             return None
@@ -516,6 +583,7 @@ class Engine:
         language: str | None = None,
         hint: str | None = None,
         query: np.ndarray | None = None,
+        spell: bool = True,
     ) -> Answer:
         """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
 
@@ -526,6 +594,9 @@ class Engine:
         it (a followed question's is), saves embedding it again.
         """
         question = " ".join(question.split())
+        again = partial(self.answers_from, passages=passages, language=language)
+        if spell and (read := self._spelled(question, language, hint, again)):
+            return read
         detection = self.detector.detect(question, hint)
         answer_language = language if language in SUPPORTED else detection.language
         refused = Answer(question, answer_language, False, (), detection.detected)
@@ -688,6 +759,21 @@ def _body_sentences(rendition: Rendition) -> list[Span]:
 
 def _span(row: np.ndarray) -> Span:
     return int(row[0]), int(row[1])
+
+
+def _credits(batch: IndexBatch, passages: int) -> np.ndarray:
+    """Per passage, whether its original is a credit line ("With Agence France-Presse")."""
+    credits = np.zeros(passages, dtype=bool)
+    for text, passage, original in zip(batch.doc_text, batch.doc_passage, batch.doc_original, strict=True):
+        if original and is_credit_line(text):
+            credits[int(passage)] = True
+    return credits
+
+
+def _outcome(answer: Answer) -> tuple[object, ...]:
+    """What a reader sees of an answer: whether and how sure it answers, and the passages and sentences quoted."""
+    shown = tuple((r.article_id, r.passage_index, r.highlights) for r in answer.results)
+    return answer.answered, answer.hedged, shown
 
 
 def _analysis_language(detection: Detection) -> str:

@@ -181,3 +181,30 @@ def test_engines_made_one_from_another_share_centroid_rows_and_never_overwrite_t
     grown, start = shared.appended(np.zeros((200, 2), np.float32))
     assert grown is not shared and start == 6 and shared.used == 6  # full: a bigger copy; the old one untouched
     np.testing.assert_array_equal(grown.buffer[:6], shared.buffer[:6])
+
+
+def test_an_add_teaches_the_speller_its_words_and_keeps_its_credit_lines_out(
+    tmp_path: Path, detector_: LanguageDetector
+) -> None:
+    for i in range(4):
+        write(tmp_path, f"a{i:02d}", i + 1)
+    backend = EmbeddedBackend(background=False)
+    embedder = HashingEmbedder()
+    engine = Engine.build(
+        load_corpus(tmp_path), embedder=embedder, detector=detector_, backend=backend, bundle=EMPTY
+    )
+    assert engine.speller is not None and not engine.speller.knows("zeppelins")
+    front = '---\nid: b00\ntitle: "Airships"\nsource: "Source"\nurl: ""\npublished: 2024-08-13\nlanguage: en\n---\n'
+    body = "Zeppelins returned to the northern skies over the harbour.\n\nWith Agence France-Presse\n"
+    (tmp_path / "articles" / "b00.md").write_text(front + body, encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    grown = Engine.build(corpus, embedder=embedder, detector=detector_, backend=backend, previous=engine, bundle=EMPTY)
+    rebuilt = Engine.build(
+        load_corpus(tmp_path), embedder=HashingEmbedder(), detector=detector_, backend=EmbeddedBackend(), bundle=EMPTY
+    )
+    assert grown.speller is not None and grown.speller.knows("zeppelins")
+    answer = grown.ask("Why did the zepelins return?", k=3)
+    assert answer.read_as is not None and "zeppelins" in answer.read_as.casefold()
+    assert grown.credits is not None and rebuilt.credits is not None
+    np.testing.assert_array_equal(grown.credits, rebuilt.credits)
+    assert grown.credits.sum() == 1
