@@ -36,6 +36,7 @@ import argparse
 import json
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -55,7 +56,10 @@ from index.search.cache import EmbeddingCache  # noqa: E402
 from index.search.semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder  # noqa: E402
 
 CACHE = ROOT / ".cache" / "quality"
-DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.yaml"
+SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT / "shared")
+"""The project's shared folder: beside the checkout (``../shared``), or beside the folder of worktrees."""
+DEV_QUESTIONS = SHARED / "eval" / "questions.yaml"
+XQUAD = SHARED / "xquad-fit"
 DATA = ROOT / "bench" / "data"
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"', "\u00a0": " ", "\u202f": " "})
 REFUSE_SHARE = 0.03
@@ -69,9 +73,23 @@ class QualitySet:
     corpora: tuple[Path, ...]
     questions: tuple[Path, ...]
     translations: bool = True
+    made_by: tuple[str, ...] = ()
+    """For a generated set: the arguments of ``make_set.py`` (XQuAD) that write it, run when it is missing."""
 
     def available(self) -> bool:
+        if self.made_by and not all(p.exists() for p in self.questions) and (XQUAD / "make_set.py").exists():
+            out = self.questions[0].parent
+            command = [sys.executable, str(XQUAD / "make_set.py"), str(out), *self.made_by]
+            subprocess.run(command, check=True, capture_output=True)
         return all(p.exists() for p in (*self.corpora, *self.questions))
+
+
+def xquad_set(language: str) -> QualitySet:
+    """The fitting half of XQuAD, asked in ``language``, of a corpus of untranslated German and Spanish
+    paragraphs; its last four articles are left out, so their questions are about nothing in the corpus."""
+    out = ROOT / ".cache" / "xquad" / language
+    arguments = ("--qlang", language, "--questions", "1000", "--holdout", "4", "--unanswerable", "100")
+    return QualitySet(f"xquad-{language}", (out / "corpus",), (out / "questions.yaml",), made_by=arguments)
 
 
 SETS: dict[str, QualitySet] = {
@@ -88,6 +106,7 @@ SETS: dict[str, QualitySet] = {
             (Path(BUNDLED), DATA / "development/corpus"),
             (DEV_QUESTIONS, DATA / "development/questions.yaml"),
         ),
+        *(xquad_set(language) for language in ("en", "de", "es")),
     )
 }
 
