@@ -25,7 +25,17 @@ folded into a result as corroboration counts at that result's rank, as in
 ``abstain``, the share of unanswerable ones refused, split into ``near`` (same people and places,
 fact not reported) and ``off`` (nothing in the corpus is about it) where the question file says
 which (a ``kind: near-topic|off-topic`` field, or a comment above the entry naming either);
-``highlight``, as ``evaluate.py`` scores it.
+``highlight``, as ``evaluate.py`` scores it; ``claimed``, ``precision`` and ``false`` (false claims)
+as ``evaluate.py`` defines them, a method that does not say how sure it is claiming every answer
+it does not refuse.
+
+``--typos`` asks every question with one typing mistake in each of its two longest words of five
+letters or more (:func:`with_typos`: seeded, a letter dropped, doubled, swapped or struck as a
+neighbouring key, never the first), and prints the engine on the clean questions first.
+
+The fitting half of XQuAD (``../shared/xquad-fit``) makes three more sets, ``xquad-en``,
+``xquad-de`` and ``xquad-es`` (questions in that language over untranslated German and Spanish
+paragraphs, four articles held out for unanswerable questions), written under ``.cache/xquad``.
 
 Embeddings are cached per set under ``.cache/quality/``.
 """
@@ -33,7 +43,9 @@ Embeddings are cached per set under ``.cache/quality/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -181,10 +193,14 @@ class Row:
     near: float | None
     off: float | None
     highlight: float | None = None
+    claimed: float | None = None
+    precision: float | None = None
+    false_claims: float | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
     def cells(self) -> list[str]:
         values = [self.hit1, self.hit3, self.refused, self.abstain, self.near, self.off, self.highlight]
+        values += [self.claimed, self.precision, self.false_claims]
         return ["—" if v is None else f"{v:.3f}" for v in values]
 
 
@@ -196,6 +212,12 @@ class Outcome:
     rank: int | None
     highlight_ok: bool | None = None
     """For a top-3 hit, whether the highlight covers the evidence; None when not scored."""
+    claimed: bool | None = None
+    """Whether the method claims to answer (``confidence: answer``); None: whenever it does not refuse."""
+
+    @property
+    def claims(self) -> bool:
+        return not self.refused if self.claimed is None else self.claimed
 
 
 def share(flags: Iterable[bool]) -> float | None:
@@ -218,6 +240,9 @@ def summarise(method: str, questions: Sequence[Question], outcomes: Sequence[Out
         near=share(o.refused for q, o in unanswerable if q.kind == "near-topic"),
         off=share(o.refused for q, o in unanswerable if q.kind == "off-topic"),
         highlight=share(marked) if marked else None,
+        claimed=share(o.claims for o in answerable),
+        precision=share(q.answerable and o.rank is not None and o.rank <= 3 for q, o in pairs if o.claims),
+        false_claims=share(o.claims for _, o in unanswerable),
     )
 
 
@@ -247,15 +272,16 @@ def highlight_ok(text: str, spans: Sequence[tuple[int, int]], evidence: Sequence
 def engine_outcome(answer: Answer, question: Question) -> Outcome:
     """Score one of the engine's answers as ``evaluate.py`` scores the CLI's JSON."""
     if not answer.answered:
-        return Outcome(True, None)
+        return Outcome(True, None, claimed=False)
+    claimed = answer.confidence == "answer"
     wanted = [norm(e) for e in question.evidence]
     for rank, result in enumerate(answer.results[:10], start=1):
         if any(e in norm(result.text) for e in wanted):
             marked = highlight_ok(result.text, result.highlights, question.evidence) if rank <= 3 else None
-            return Outcome(False, rank, marked)
+            return Outcome(False, rank, marked, claimed)
         if any(any(e in norm(c.text) for e in wanted) for c in result.also_reported_by):
-            return Outcome(False, rank)
-    return Outcome(False, None)
+            return Outcome(False, rank, claimed=claimed)
+    return Outcome(False, None, claimed=claimed)
 
 
 def ranked_outcome(scores: np.ndarray, relevant: set[int], refused: bool = False) -> Outcome:
@@ -358,16 +384,65 @@ def measure(
     return [summarise(method, questions, found) for method, found in outcomes.items()]
 
 
-def run_set(quality_set: QualitySet, detector: LanguageDetector, **engine_options: object) -> tuple[int, list[Row]]:
+_KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+
+
+def _neighbours(letter: str) -> str:
+    """Letters beside ``letter`` on a QWERTY keyboard (the letter itself when it has none there)."""
+    for row in _KEYBOARD:
+        i = row.find(letter.lower())
+        if i >= 0:
+            return row[max(i - 1, 0) : i] + row[i + 1 : i + 2]
+    return letter
+
+
+def misspelt(word: str, rng: random.Random) -> str:
+    """``word`` with one typing mistake, never in its first letter: a letter dropped, doubled,
+    swapped with the next, or struck as a key beside it."""
+    i = rng.randrange(1, len(word))
+    kind = rng.choice(("drop", "double", "swap", "neighbour"))
+    if kind == "drop":
+        return word[:i] + word[i + 1 :]
+    if kind == "double":
+        return word[:i] + word[i] + word[i:]
+    if kind == "swap" and i + 1 < len(word) and word[i] != word[i + 1]:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    near = _neighbours(word[i])
+    struck = rng.choice(near) if near else word[i]
+    return word[:i] + (struck.upper() if word[i].isupper() else struck) + word[i + 1 :]
+
+
+def with_typos(question: Question, words: int = 2, seed: int = 0) -> Question:
+    """The question with one typing mistake in each of its ``words`` longest words of five letters or more.
+
+    Seeded by the question's id, so every run (and every method) sees the same mistakes.
+    """
+    rng = random.Random(f"{seed}:{question.id}")
+    found = [(m.start(), m.group()) for m in re.finditer(r"[^\W\d_]{5,}", question.text)]
+    chosen = sorted(sorted(found, key=lambda f: (-len(f[1]), f[0]))[:words])
+    text = question.text
+    for start, word in reversed(chosen):
+        text = text[:start] + misspelt(word, rng) + text[start + len(word) :]
+    return dataclasses.replace(question, text=text)
+
+
+def run_set(
+    quality_set: QualitySet, detector: LanguageDetector, *, typos: bool = False, **engine_options: object
+) -> tuple[int, list[Row]]:
+    """The set's rows; with ``typos``, of its questions with typing mistakes, after the engine on the clean ones."""
     cache_dir = CACHE / quality_set.name
     with tempfile.TemporaryDirectory() as scratch:
         corpus = load_corpus(merged_corpus(quality_set, Path(scratch)))
         questions = [q for path in quality_set.questions for q in load_questions(path)]
         engine = Engine.build(corpus, cache_dir=cache_dir, detector=detector, **engine_options)  # type: ignore[arg-type]
-        return len(questions), measure(corpus, questions, engine, cache_dir=cache_dir)
+        if not typos:
+            return len(questions), measure(corpus, questions, engine, cache_dir=cache_dir)
+        clean = summarise("newsbot (clean)", questions, [engine_outcome(engine.ask(q.text, k=3), q) for q in questions])
+        mistyped = [with_typos(q) for q in questions]
+        return len(questions), [clean, *measure(corpus, mistyped, engine, cache_dir=cache_dir)]
 
 
-HEADER = ["method", "hit@1", "hit@3", "refused", "abstain", "near", "off", "highlight"]
+HEADER = ["method", "hit@1", "hit@3", "refused", "abstain", "near", "off", "highlight", "claimed", "precision", "false"]
 
 
 def table(name: str, questions: int, rows: Sequence[Row]) -> str:
@@ -383,6 +458,9 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     parser.add_argument("--questions", type=Path, help="a question file for --corpus")
     parser.add_argument("--no-translations", action="store_true", help="with --corpus: leave its translations out")
     parser.add_argument("--json", action="store_true", help="print one JSON object per set and method")
+    parser.add_argument(
+        "--typos", action="store_true", help="ask every question with a typing mistake in two of its longer words"
+    )
     args = parser.parse_args(argv)
     if args.corpus or args.questions:
         if not (args.corpus and args.questions):
@@ -393,12 +471,13 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     detector = LanguageDetector()
     e5, use = shared_retrieval_encoder(), shared_alignment_encoder()
     for quality_set in chosen:
-        count, rows = run_set(quality_set, detector, embedder=e5, aligner=use)
+        count, rows = run_set(quality_set, detector, typos=args.typos, embedder=e5, aligner=use)
+        name = f"{quality_set.name} + typos" if args.typos else quality_set.name
         if args.json:
             for row in rows:
-                out(json.dumps({"set": quality_set.name, "questions": count} | row.__dict__))
+                out(json.dumps({"set": name, "questions": count} | row.__dict__))
         else:
-            out(table(quality_set.name, count, rows))
+            out(table(name, count, rows))
     return 0
 
 
