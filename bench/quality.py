@@ -17,7 +17,9 @@ Rows, per set:
 - ``e5 + refusal``: plain e5 with the per-language refusal rule: a question is refused when its
   best passage's cosine minus the mean cosine over the passages of that passage's language is
   below the threshold that refuses 3 % of this set's answerable questions (set on the very
-  questions it is scored on, so it flatters the rule).
+  questions it is scored on, so it flatters the rule);
+- ``e5 + refusal, same refused``: the same rule with its threshold where it refuses as many answerable
+  questions as the engine did (rounded down), to compare how often each refuses what it should.
 
 Columns: hit@1 and hit@3 over the answerable questions (a refused question is a miss; a passage
 folded into a result as corroboration counts at that result's rank, as in
@@ -326,8 +328,13 @@ def peer_outcomes(
     e5: Embedder,
     use: Embedder,
     cache_dir: Path | None,
+    refused_like: float | None = None,
 ) -> dict[str, list[Outcome]]:
-    """The plain peers' outcomes on every question."""
+    """The plain peers' outcomes on every question.
+
+    With ``refused_like`` (the engine's share of answerable questions refused), the per-language e5
+    rule is also run at that refused rate (``e5 + refusal, same refused``), to compare their abstention.
+    """
     from rank_bm25 import BM25Okapi
 
     renditions = Renditions.of(corpus)
@@ -356,6 +363,12 @@ def peer_outcomes(
     threshold = refusal_threshold([m for m, q in zip(margins, questions, strict=True) if q.answerable])
     for plain, margin in zip(outcomes["e5"], margins, strict=True):
         outcomes["e5 + refusal"].append(Outcome(margin < threshold, plain.rank))
+    if refused_like is not None:
+        answerable = [m for m, q in zip(margins, questions, strict=True) if q.answerable]
+        same = refusal_threshold(answerable, refused_like + 1e-9)
+        outcomes["e5 + refusal, same refused"] = [
+            Outcome(margin < same, plain.rank) for plain, margin in zip(outcomes["e5"], margins, strict=True)
+        ]
     return outcomes
 
 
@@ -380,7 +393,8 @@ def measure(
     e5 = e5 or engine.embedder
     use = use or engine.aligner
     outcomes = {"newsbot": [engine_outcome(engine.ask(q.text, k=3), q) for q in questions]}
-    outcomes |= peer_outcomes(corpus, questions, e5, use, cache_dir)
+    refused = summarise("newsbot", questions, outcomes["newsbot"]).refused
+    outcomes |= peer_outcomes(corpus, questions, e5, use, cache_dir, refused)
     return [summarise(method, questions, found) for method, found in outcomes.items()]
 
 
