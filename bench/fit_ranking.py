@@ -121,7 +121,7 @@ RANKERS: dict[str, tuple[str, ...]] = {
                           "lexical_centred"),
     "all": tuple(feature_names()),
 }  # fmt: skip
-CHOSEN = "+ relative"
+CHOSEN = "all"
 
 
 @dataclass
@@ -432,13 +432,16 @@ def refit_sure(sets: list[FitSet], measured: list[FitSet], settings: Settings, r
 
 
 def main() -> int:
+    global PRECISION
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report-only", action="store_true", help="print the figures of what fitted.json holds")
     parser.add_argument("--ablations", action="store_true", help="fit and print every ranker of RANKERS")
     parser.add_argument("--measure", action="store_true", help="also print the measure-only sets (never fitted on)")
     parser.add_argument("--sets", nargs="*", help="fit on these of FIT_SETS only (for a quick look)")
     parser.add_argument("--sure-only", action="store_true", help="refit the sure model alone")
+    parser.add_argument("--precision", type=float, default=PRECISION, help="the sure threshold's precision")
     args = parser.parse_args()
+    PRECISION = args.precision
     detector = LanguageDetector()
     chosen_sets = [s for s in FIT_SETS if s.available() and (not args.sets or s.name in args.sets)]
     sets = [collect(s, detector) for s in chosen_sets]
@@ -466,8 +469,9 @@ def main() -> int:
     # The ranker's scores enter the decision's features, and the probes' null with them.
     sets, measured = rerun(sets, settings, ranker), rerun(measured, settings, ranker)
     rows = decision_rows(sets, ranker)
-    about_w, about_b, about_t = fit_about(rows)
-    about = model(ABOUT_FEATURES, about_w, about_b, about_t, sets[0])
+    about_w, about_b, _ = fit_about(rows)
+    about = model(ABOUT_FEATURES, about_w, about_b, 0.0, sets[0])
+    about = dataclasses.replace(about, threshold=round(about_threshold(rows, about), 6))
     sure_w, sure_b, sure_t = fit_sure(rows, about)
     sure = model(SURE_FEATURES, sure_w, sure_b, sure_t, sets[0])
     decider = Decider(about, sure)
@@ -506,7 +510,8 @@ def main() -> int:
             )
         }
         | {"features": list(ranker.features), "weights": list(ranker.weights), "fitted_on": fitted_on},
-        "gate": section(about) | {"figures": {n: v for n, v in figures.items() if n not in MEASURE_SETS}},
+        "gate": section(about)
+        | {"threshold_rule": THRESHOLD_RULE, "figures": {n: v for n, v in figures.items() if n not in MEASURE_SETS}},
         "confidence": section(sure) | {"precision_wanted": PRECISION},
     }
     FITTED.write_text(json.dumps(document, indent=2, allow_nan=True) + "\n", encoding="utf-8")
