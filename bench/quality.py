@@ -17,7 +17,9 @@ Rows, per set:
 - ``e5 + refusal``: plain e5 with the per-language refusal rule: a question is refused when its
   best passage's cosine minus the mean cosine over the passages of that passage's language is
   below the threshold that refuses 3 % of this set's answerable questions (set on the very
-  questions it is scored on, so it flatters the rule).
+  questions it is scored on, so it flatters the rule);
+- ``e5 + refusal, same refused``: the same rule with its threshold where it refuses as many answerable
+  questions as the engine did (rounded down), to compare how often each refuses what it should.
 
 Columns: hit@1 and hit@3 over the answerable questions (a refused question is a miss; a passage
 folded into a result as corroboration counts at that result's rank, as in
@@ -25,7 +27,17 @@ folded into a result as corroboration counts at that result's rank, as in
 ``abstain``, the share of unanswerable ones refused, split into ``near`` (same people and places,
 fact not reported) and ``off`` (nothing in the corpus is about it) where the question file says
 which (a ``kind: near-topic|off-topic`` field, or a comment above the entry naming either);
-``highlight``, as ``evaluate.py`` scores it.
+``highlight``, as ``evaluate.py`` scores it; ``claimed``, ``precision`` and ``false`` (false claims)
+as ``evaluate.py`` defines them, a method that does not say how sure it is claiming every answer
+it does not refuse.
+
+``--typos`` asks every question with one typing mistake in each of its two longest words of five
+letters or more (:func:`with_typos`: seeded, a letter dropped, doubled, swapped or struck as a
+neighbouring key, never the first), and prints the engine on the clean questions first.
+
+The fitting half of XQuAD (``../shared/xquad-fit``) makes three more sets, ``xquad-en``,
+``xquad-de`` and ``xquad-es`` (questions in that language over untranslated German and Spanish
+paragraphs, four articles held out for unanswerable questions), written under ``.cache/xquad``.
 
 Embeddings are cached per set under ``.cache/quality/``.
 """
@@ -33,9 +45,12 @@ Embeddings are cached per set under ``.cache/quality/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -55,7 +70,10 @@ from index.search.cache import EmbeddingCache  # noqa: E402
 from index.search.semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder  # noqa: E402
 
 CACHE = ROOT / ".cache" / "quality"
-DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.yaml"
+SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT / "shared")
+"""The project's shared folder: beside the checkout (``../shared``), or beside the folder of worktrees."""
+DEV_QUESTIONS = SHARED / "eval" / "questions.yaml"
+XQUAD = SHARED / "xquad-fit"
 DATA = ROOT / "bench" / "data"
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"', "\u00a0": " ", "\u202f": " "})
 REFUSE_SHARE = 0.03
@@ -69,9 +87,23 @@ class QualitySet:
     corpora: tuple[Path, ...]
     questions: tuple[Path, ...]
     translations: bool = True
+    made_by: tuple[str, ...] = ()
+    """For a generated set: the arguments of ``make_set.py`` (XQuAD) that write it, run when it is missing."""
 
     def available(self) -> bool:
+        if self.made_by and not all(p.exists() for p in self.questions) and (XQUAD / "make_set.py").exists():
+            out = self.questions[0].parent
+            command = [sys.executable, str(XQUAD / "make_set.py"), str(out), *self.made_by]
+            subprocess.run(command, check=True, capture_output=True)
         return all(p.exists() for p in (*self.corpora, *self.questions))
+
+
+def xquad_set(language: str) -> QualitySet:
+    """The fitting half of XQuAD, asked in ``language``, of a corpus of untranslated German and Spanish
+    paragraphs; its last four articles are left out, so their questions are about nothing in the corpus."""
+    out = ROOT / ".cache" / "xquad" / language
+    arguments = ("--qlang", language, "--questions", "1000", "--holdout", "4", "--unanswerable", "100")
+    return QualitySet(f"xquad-{language}", (out / "corpus",), (out / "questions.yaml",), made_by=arguments)
 
 
 SETS: dict[str, QualitySet] = {
@@ -88,6 +120,7 @@ SETS: dict[str, QualitySet] = {
             (Path(BUNDLED), DATA / "development/corpus"),
             (DEV_QUESTIONS, DATA / "development/questions.yaml"),
         ),
+        *(xquad_set(language) for language in ("en", "de", "es")),
     )
 }
 
@@ -162,10 +195,14 @@ class Row:
     near: float | None
     off: float | None
     highlight: float | None = None
+    claimed: float | None = None
+    precision: float | None = None
+    false_claims: float | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
     def cells(self) -> list[str]:
         values = [self.hit1, self.hit3, self.refused, self.abstain, self.near, self.off, self.highlight]
+        values += [self.claimed, self.precision, self.false_claims]
         return ["—" if v is None else f"{v:.3f}" for v in values]
 
 
@@ -177,6 +214,12 @@ class Outcome:
     rank: int | None
     highlight_ok: bool | None = None
     """For a top-3 hit, whether the highlight covers the evidence; None when not scored."""
+    claimed: bool | None = None
+    """Whether the method claims to answer (``confidence: answer``); None: whenever it does not refuse."""
+
+    @property
+    def claims(self) -> bool:
+        return not self.refused if self.claimed is None else self.claimed
 
 
 def share(flags: Iterable[bool]) -> float | None:
@@ -199,6 +242,9 @@ def summarise(method: str, questions: Sequence[Question], outcomes: Sequence[Out
         near=share(o.refused for q, o in unanswerable if q.kind == "near-topic"),
         off=share(o.refused for q, o in unanswerable if q.kind == "off-topic"),
         highlight=share(marked) if marked else None,
+        claimed=share(o.claims for o in answerable),
+        precision=share(q.answerable and o.rank is not None and o.rank <= 3 for q, o in pairs if o.claims),
+        false_claims=share(o.claims for _, o in unanswerable),
     )
 
 
@@ -228,15 +274,16 @@ def highlight_ok(text: str, spans: Sequence[tuple[int, int]], evidence: Sequence
 def engine_outcome(answer: Answer, question: Question) -> Outcome:
     """Score one of the engine's answers as ``evaluate.py`` scores the CLI's JSON."""
     if not answer.answered:
-        return Outcome(True, None)
+        return Outcome(True, None, claimed=False)
+    claimed = answer.confidence == "answer"
     wanted = [norm(e) for e in question.evidence]
     for rank, result in enumerate(answer.results[:10], start=1):
         if any(e in norm(result.text) for e in wanted):
             marked = highlight_ok(result.text, result.highlights, question.evidence) if rank <= 3 else None
-            return Outcome(False, rank, marked)
+            return Outcome(False, rank, marked, claimed)
         if any(any(e in norm(c.text) for e in wanted) for c in result.also_reported_by):
-            return Outcome(False, rank)
-    return Outcome(False, None)
+            return Outcome(False, rank, claimed=claimed)
+    return Outcome(False, None, claimed=claimed)
 
 
 def ranked_outcome(scores: np.ndarray, relevant: set[int], refused: bool = False) -> Outcome:
@@ -281,8 +328,13 @@ def peer_outcomes(
     e5: Embedder,
     use: Embedder,
     cache_dir: Path | None,
+    refused_like: float | None = None,
 ) -> dict[str, list[Outcome]]:
-    """The plain peers' outcomes on every question."""
+    """The plain peers' outcomes on every question.
+
+    With ``refused_like`` (the engine's share of answerable questions refused), the per-language e5
+    rule is also run at that refused rate (``e5 + refusal, same refused``), to compare their abstention.
+    """
     from rank_bm25 import BM25Okapi
 
     renditions = Renditions.of(corpus)
@@ -311,6 +363,12 @@ def peer_outcomes(
     threshold = refusal_threshold([m for m, q in zip(margins, questions, strict=True) if q.answerable])
     for plain, margin in zip(outcomes["e5"], margins, strict=True):
         outcomes["e5 + refusal"].append(Outcome(margin < threshold, plain.rank))
+    if refused_like is not None:
+        answerable = [m for m, q in zip(margins, questions, strict=True) if q.answerable]
+        same = refusal_threshold(answerable, refused_like + 1e-9)
+        outcomes["e5 + refusal, same refused"] = [
+            Outcome(margin < same, plain.rank) for plain, margin in zip(outcomes["e5"], margins, strict=True)
+        ]
     return outcomes
 
 
@@ -335,20 +393,70 @@ def measure(
     e5 = e5 or engine.embedder
     use = use or engine.aligner
     outcomes = {"newsbot": [engine_outcome(engine.ask(q.text, k=3), q) for q in questions]}
-    outcomes |= peer_outcomes(corpus, questions, e5, use, cache_dir)
+    refused = summarise("newsbot", questions, outcomes["newsbot"]).refused
+    outcomes |= peer_outcomes(corpus, questions, e5, use, cache_dir, refused)
     return [summarise(method, questions, found) for method, found in outcomes.items()]
 
 
-def run_set(quality_set: QualitySet, detector: LanguageDetector, **engine_options: object) -> tuple[int, list[Row]]:
+_KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+
+
+def _neighbours(letter: str) -> str:
+    """Letters beside ``letter`` on a QWERTY keyboard (the letter itself when it has none there)."""
+    for row in _KEYBOARD:
+        i = row.find(letter.lower())
+        if i >= 0:
+            return row[max(i - 1, 0) : i] + row[i + 1 : i + 2]
+    return letter
+
+
+def misspelt(word: str, rng: random.Random) -> str:
+    """``word`` with one typing mistake, never in its first letter: a letter dropped, doubled,
+    swapped with the next, or struck as a key beside it."""
+    i = rng.randrange(1, len(word))
+    kind = rng.choice(("drop", "double", "swap", "neighbour"))
+    if kind == "drop":
+        return word[:i] + word[i + 1 :]
+    if kind == "double":
+        return word[:i] + word[i] + word[i:]
+    if kind == "swap" and i + 1 < len(word) and word[i] != word[i + 1]:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    near = _neighbours(word[i])
+    struck = rng.choice(near) if near else word[i]
+    return word[:i] + (struck.upper() if word[i].isupper() else struck) + word[i + 1 :]
+
+
+def with_typos(question: Question, words: int = 2, seed: int = 0) -> Question:
+    """The question with one typing mistake in each of its ``words`` longest words of five letters or more.
+
+    Seeded by the question's id, so every run (and every method) sees the same mistakes.
+    """
+    rng = random.Random(f"{seed}:{question.id}")
+    found = [(m.start(), m.group()) for m in re.finditer(r"[^\W\d_]{5,}", question.text)]
+    chosen = sorted(sorted(found, key=lambda f: (-len(f[1]), f[0]))[:words])
+    text = question.text
+    for start, word in reversed(chosen):
+        text = text[:start] + misspelt(word, rng) + text[start + len(word) :]
+    return dataclasses.replace(question, text=text)
+
+
+def run_set(
+    quality_set: QualitySet, detector: LanguageDetector, *, typos: bool = False, **engine_options: object
+) -> tuple[int, list[Row]]:
+    """The set's rows; with ``typos``, of its questions with typing mistakes, after the engine on the clean ones."""
     cache_dir = CACHE / quality_set.name
     with tempfile.TemporaryDirectory() as scratch:
         corpus = load_corpus(merged_corpus(quality_set, Path(scratch)))
         questions = [q for path in quality_set.questions for q in load_questions(path)]
         engine = Engine.build(corpus, cache_dir=cache_dir, detector=detector, **engine_options)  # type: ignore[arg-type]
-        return len(questions), measure(corpus, questions, engine, cache_dir=cache_dir)
+        if not typos:
+            return len(questions), measure(corpus, questions, engine, cache_dir=cache_dir)
+        clean = summarise("newsbot (clean)", questions, [engine_outcome(engine.ask(q.text, k=3), q) for q in questions])
+        mistyped = [with_typos(q) for q in questions]
+        return len(questions), [clean, *measure(corpus, mistyped, engine, cache_dir=cache_dir)]
 
 
-HEADER = ["method", "hit@1", "hit@3", "refused", "abstain", "near", "off", "highlight"]
+HEADER = ["method", "hit@1", "hit@3", "refused", "abstain", "near", "off", "highlight", "claimed", "precision", "false"]
 
 
 def table(name: str, questions: int, rows: Sequence[Row]) -> str:
@@ -364,6 +472,9 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     parser.add_argument("--questions", type=Path, help="a question file for --corpus")
     parser.add_argument("--no-translations", action="store_true", help="with --corpus: leave its translations out")
     parser.add_argument("--json", action="store_true", help="print one JSON object per set and method")
+    parser.add_argument(
+        "--typos", action="store_true", help="ask every question with a typing mistake in two of its longer words"
+    )
     args = parser.parse_args(argv)
     if args.corpus or args.questions:
         if not (args.corpus and args.questions):
@@ -374,12 +485,13 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     detector = LanguageDetector()
     e5, use = shared_retrieval_encoder(), shared_alignment_encoder()
     for quality_set in chosen:
-        count, rows = run_set(quality_set, detector, embedder=e5, aligner=use)
+        count, rows = run_set(quality_set, detector, typos=args.typos, embedder=e5, aligner=use)
+        name = f"{quality_set.name} + typos" if args.typos else quality_set.name
         if args.json:
             for row in rows:
-                out(json.dumps({"set": quality_set.name, "questions": count} | row.__dict__))
+                out(json.dumps({"set": name, "questions": count} | row.__dict__))
         else:
-            out(table(quality_set.name, count, rows))
+            out(table(name, count, rows))
     return 0
 
 

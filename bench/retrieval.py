@@ -69,8 +69,8 @@ from index import SUPPORTED, Article, Corpus, Engine, LanguageDetector, Passage,
 from index.corpus.model import PassageTable  # noqa: E402
 from index.search.analysis import analyzer  # noqa: E402
 from index.search.backend import Backend, IndexBatch, SearchIndex  # noqa: E402
+from index.search.decision import Decider  # noqa: E402
 from index.search.embedded import EmbeddedBackend, SegmentedIndex  # noqa: E402
-from index.search.gate import GateModel  # noqa: E402
 from index.search.semantic import MultilingualE5, UniversalSentenceEncoder, normalize_rows, top_k  # noqa: E402
 from index.search.sentences import sentence_spans  # noqa: E402
 from index.search.settings import Settings  # noqa: E402
@@ -382,7 +382,7 @@ def engine_over(
         detector=detector,
         settings=Settings(),
         backend=backend,
-        gate=GateModel.fitted(),
+        decider=Decider.fitted(),
     )
     engine.null = engine.probe_null(None)
     return engine

@@ -1,4 +1,10 @@
-"""The answer engine: hybrid cross-lingual retrieval, answering sentences, corroboration, abstention.
+"""The answer engine: builds the index, and composes the answer path's stages.
+
+The answer path is a pipeline of small stages with typed hand-offs, each in
+its own module: query (:mod:`.query`: languages, correction, analysis,
+vectors) → candidates (:mod:`.candidates`) → evidence (:mod:`.evidence`) →
+ranking (:mod:`.ranking`) → decision (:mod:`.decision`: answer, closest or
+none) → presentation (:mod:`.presentation`: folding, highlights, results).
 
 Every passage is indexed in every language it exists in. A question is
 analysed in its own language and looked up two ways, BM25 over the analysed
@@ -9,9 +15,8 @@ close its best sentence is, and how much of the question's vocabulary it
 shares. The best sentence is the highlight, carried into the translation by
 sentence alignment; passages of other articles whose answering sentence says
 the same thing fold into one result as corroboration; and the coverage answers
-only when the answer gate (:mod:`index.search.gate`) finds the leading evidence
-standing out from the corpus at large and from what questions the corpus is
-not about get here.
+the decision (:mod:`index.search.decision`) says how sure the answer is. Typing
+mistakes are read first, against the corpus's own vocabulary (:mod:`.spelling`).
 """
 
 from __future__ import annotations
@@ -29,17 +34,23 @@ import numpy as np
 
 from ..corpus.credits import is_credit_line
 from ..corpus.model import Corpus, Passage, Rendition
-from ..languages import SUPPORTED, Detection, LanguageDetector
-from .alignment import align, counterpart
+from ..languages import SUPPORTED, LanguageDetector
+from .alignment import align
 from .analysis import analyzer
-from .answer import Answer, Corroboration, Result, Span
-from .backend import Alignment, Backend, Candidates, Delta, DeltaRefused, IndexBatch, SearchIndex
+from .answer import Answer, Span
+from .backend import Alignment, Backend, Delta, DeltaRefused, IndexBatch, SearchIndex
 from .bundle import Bundle, shipped_bundle
 from .cache import EmbeddingCache, Progress, Request, embed_all
+from .candidates import gather
+from .decision import Decider, Decision, decide
 from .embedded import EmbeddedBackend
-from .evidence import Evidence, fused_scores, residual_cosines
-from .gate import Background, GateModel, Null, probe_questions, raw_features
+from .evidence import CorpusFacts, Evidence, weigh
+from .gate import Background, Null, probe_questions, raw_features
 from .growth import LanguageSums, SharedRows, article_starts, combined, mix_moved, readable_counts
+from .presentation import Presenter
+from .query import Corrector as QueryCorrector
+from .query import Query, Question, Verbatim, analysed, read_question
+from .ranking import Ranker
 from .semantic import Embedder, shared_alignment_encoder, shared_retrieval_encoder
 from .sentences import sentence_spans
 from .settings import Settings
@@ -87,7 +98,12 @@ class Engine:
     """Per article (numbered as in ``passage_article``), the mean of its original sentences' vectors."""
     passage_article: np.ndarray
     """Per passage, its article's row in ``centroids``."""
-    gate: GateModel
+    decider: Decider
+    """The decision stage's models: whether the coverage is about a question, and whether it surely answers."""
+    ranker: Ranker = field(default_factory=Ranker.fitted)
+    """The ranking stage's model."""
+    corrector: QueryCorrector = field(default_factory=Verbatim)
+    """Corrects typing mistakes in questions in the query stage; none are there (the speller reads them first)."""
     null: Null | None = None
     """What the probe questions got on this corpus; None when the gate is not calibrated for the embedder."""
     stats: BuildStats = field(default_factory=BuildStats)
@@ -115,7 +131,7 @@ class Engine:
         settings: Settings | None = None,
         backend: Backend | None = None,
         previous: Engine | None = None,
-        gate: GateModel | None = None,
+        decider: Decider | None = None,
         bundle: Bundle | None = None,
         progress: Progress | None = None,
     ) -> Engine:
@@ -135,7 +151,7 @@ class Engine:
         settings = settings or Settings()
         backend = backend or EmbeddedBackend()
         bundle = shipped_bundle() if bundle is None else bundle
-        gate = gate or GateModel.fitted()
+        decider = decider or Decider.fitted()
         if (
             previous is not None
             and previous.backend is backend
@@ -144,7 +160,7 @@ class Engine:
             and previous.corpus.articles
         ):
             try:
-                engine = cls._changed(previous, corpus, cache_dir, bundle, progress, gate)
+                engine = cls._changed(previous, corpus, cache_dir, bundle, progress, decider)
             except DeltaRefused as refused:  # not the backend's latest index: the whole batch it is
                 log.info("index updated whole rather than by a delta: %s", refused)
             else:
@@ -166,7 +182,7 @@ class Engine:
             detector=detector,
             settings=settings,
             backend=backend,
-            gate=gate,
+            decider=decider,
         )
         engine.null = engine.probe_null(cache_dir, bundle)
         engine.stats = replace(stats, seconds=time.perf_counter() - started)
@@ -186,7 +202,7 @@ class Engine:
         cache_dir: Path | None,
         bundle: Bundle,
         progress: Progress | None,
-        gate: GateModel,
+        decider: Decider,
     ) -> Engine:
         """The engine over ``corpus``, from ``previous`` and what changed since: the cost of the change alone.
 
@@ -280,7 +296,7 @@ class Engine:
             readable_share={language: count / len(corpus.passages) for language, count in counts.items()},
             centroids=centroids,
             passage_article=passage_article,
-            gate=gate,
+            decider=decider,
             null=previous.null,
             stats=stats,
             sums=sums,
@@ -305,7 +321,7 @@ class Engine:
         detector: LanguageDetector,
         settings: Settings,
         backend: Backend,
-        gate: GateModel,
+        decider: Decider,
     ) -> Engine:
         """The engine over an index already built from ``batch`` (probes not yet asked: ``null`` is None)."""
         passages = corpus.passages
@@ -330,7 +346,7 @@ class Engine:
             readable_share={language: count / len(passages) for language, count in counts.items()},
             centroids=shared.buffer[: shared.used],
             passage_article=passage_article,
-            gate=gate,
+            decider=decider,
             sums=sums,
             readable_counts=counts,
             centroid_rows=shared,
@@ -349,19 +365,19 @@ class Engine:
         """Answer ``question``: in ``language`` if given, else in the question's own language.
 
         ``hint`` (a Telegram language code, or the user's chosen language)
-        decides for questions too short or ambiguous to identify. ``spell``: read typing mistakes
-        as the corpus words meant (see :meth:`_spelled`).
+        decides for questions too short or ambiguous to identify. The path is
+        the stages in order: query, candidates, evidence, ranking, decision, presentation.
+        ``spell``: read typing mistakes as the corpus words meant (see :meth:`_spelled`).
         """
         question = " ".join(question.split())
         if spell and (read := self._spelled(question, language, hint, partial(self.ask, k=k, language=language))):
             return read
-        detection = self.detector.detect(question, hint)
-        answer_language = language if language in SUPPORTED else detection.language
-        evidence = self._looked_up(question, detection)
-        if evidence is None or not self._answerable(question, evidence, detection.language):
-            return Answer(question, answer_language, False, (), detection.detected)
-        results = self._fold(evidence, k + self.settings.more_results, answer_language)
-        return Answer(question, answer_language, True, tuple(results[:k]), detection.detected, tuple(results[k:]))
+        read = self.read(question, hint=hint, language=language)
+        evidence = self.ranked_evidence(read)
+        if evidence is None:
+            return self.presenter.refusal(read)
+        decision = self.decide(read, evidence)
+        return self.presenter.answer(read, evidence, decision, k, self.settings.more_results)
 
     def _spelled(
         self, question: str, language: str | None, hint: str | None, ask: Callable[..., Answer]
@@ -385,20 +401,52 @@ class Engine:
         changed = _outcome(corrected) != _outcome(typed)
         return replace(corrected, question=question, read_as=correction.text if changed else None)
 
+    @property
+    def presenter(self) -> Presenter:
+        return Presenter(self.corpus, self.index, self.settings.corroboration_similarity)
+
+    @property
+    def facts(self) -> CorpusFacts:
+        return CorpusFacts(self.index, self.centroids, self.passage_article, self.readable_share)
+
+    def read(self, question: str, *, hint: str | None = None, language: str | None = None) -> Question:
+        """The query stage's first half: languages and correction."""
+        return read_question(question, self.detector, hint=hint, language=language, corrector=self.corrector)
+
+    def query(self, question: Question, vector: np.ndarray | None = None) -> Query:
+        """The query stage's second half: analysis and vectors."""
+        return analysed(question, self.embed_query, self.echo_query, vector=vector)
+
+    def weighed(self, query: Query) -> Evidence | None:
+        """Candidates (stage 2) and their evidence (stage 3), unranked; None when there are none."""
+        pool = gather(query, self.index, self.settings.candidates, excluded=self.credits)
+        return None if pool is None else weigh(query, pool, self.facts, self.settings)
+
+    def ranked_evidence(self, question: Question, vector: np.ndarray | None = None) -> Evidence | None:
+        """The ranked evidence for a question; None when there is nothing to look up."""
+        if not question.searchable or not self.corpus.passages:
+            return None
+        evidence = self.weighed(self.query(question, vector))
+        return None if evidence is None else self.ranker.rank(evidence)
+
     def evidence(self, question: str, *, hint: str | None = None, query: np.ndarray | None = None) -> Evidence | None:
         """Every candidate for ``question`` with its evidence, ranked: what ``ask`` decides on (for fitting).
 
-        ``query``, the question's vector when the caller has it already, saves embedding it again.
+        ``query``, the question's e5 vector when the caller has it already, saves embedding it again.
         """
-        question = " ".join(question.split())
-        return self._looked_up(question, self.detector.detect(question, hint), query)
+        return self.ranked_evidence(self.read(question, hint=hint), query)
 
-    def _looked_up(self, question: str, detection: Detection, query: np.ndarray | None = None) -> Evidence | None:
-        """The ranked evidence for a whitespace-normalised question; None when there is nothing to look up."""
-        if not any(ch.isalnum() for ch in question) or not self.corpus.passages:
-            return None
-        language = _analysis_language(detection)
-        return self._evidence(question, analyzer(language).word_forms(question, query=True), language, query)
+    def decide(self, question: Question, evidence: Evidence) -> Decision:
+        """The decision stage on ranked evidence."""
+        return decide(
+            evidence,
+            decider=self.decider,
+            null=self.null,
+            language=question.decided,
+            leading_language=self.corpus.passages[int(evidence.passages[0])].original.language,
+            background=self.background,
+            echo=self.echo_query(question.text),
+        )
 
     def embed_query(self, question: str) -> np.ndarray:
         with self._embed_lock:
@@ -409,96 +457,14 @@ class Engine:
         with self._embed_lock:
             return self.aligner.embed_query(question)
 
-    def _evidence(
-        self, question: str, words: list[tuple[str, ...]], language: str, query: np.ndarray | None = None
-    ) -> Evidence | None:
-        """Candidates from both rankings, each with its evidence and fused score, best first."""
-        settings, index = self.settings, self.index
-        terms = [term for forms in words for term in forms]
-        lexical_top, lexical_scores = index.lexical_top(terms, settings.candidates)
-        query = self.embed_query(question) if query is None else query
-        semantic_top, _ = index.vector_top(query, settings.candidates)
-        if self.credits is not None:  # a credit line answers nothing
-            kept = ~self.credits[lexical_top]
-            lexical_top, lexical_scores = lexical_top[kept], lexical_scores[kept]
-            semantic_top = semantic_top[~self.credits[semantic_top]]
-        candidates = np.array(list(dict.fromkeys([*semantic_top.tolist(), *lexical_top.tolist()])), dtype=np.int64)
-        if not len(candidates):
-            return None
-
-        asked = sorted({term for forms in words for term in forms})
-        fetched = index.fetch(candidates, asked)
-        passage_similarity = _owner_max(fetched.vectors @ query, fetched.vector_owner, len(candidates))
-        sentence_similarity = fetched.sentence_vectors @ query
-        best_sentence = _owner_max(sentence_similarity, fetched.sentence_owner, len(candidates))
-        no_sentences = np.bincount(fetched.sentence_owner, minlength=len(candidates)) == 0
-        best_sentence[no_sentences] = passage_similarity[no_sentences]
-        sentence_scores = sentence_similarity
-        if settings.residual_weight and settings.sentence_weight and len(sentence_similarity):
-            centroids = self.centroids[self.passage_article[candidates[fetched.sentence_owner]]]
-            residual = residual_cosines(query, fetched.sentence_vectors, centroids, centroids @ query)
-            sentence_scores = sentence_similarity + (settings.residual_weight / settings.sentence_weight) * residual
-        sentence_evidence = _owner_max(sentence_scores, fetched.sentence_owner, len(candidates))
-        sentence_evidence[no_sentences] = passage_similarity[no_sentences]
-        lexical = np.zeros(len(candidates), dtype=np.float32)
-        if len(lexical_top):
-            position = {int(p): i for i, p in enumerate(candidates)}
-            lexical[[position[int(p)] for p in lexical_top]] = lexical_scores / float(lexical_scores[0])
-        evidence = Evidence(
-            question=query,
-            passages=candidates,
-            passage_similarity=passage_similarity,
-            sentence_similarity=best_sentence,
-            sentence_evidence=sentence_evidence,
-            lexical=lexical,
-            coverage=self._coverage(words, asked, fetched),
-            sentence_rows=np.arange(len(sentence_similarity), dtype=np.int64),
-            sentence_owner=fetched.sentence_owner,
-            sentence_cosines=sentence_similarity,
-            sentence_scores=sentence_scores.astype(np.float32),
-            sentence_spans=fetched.sentence_spans,
-            sentence_echoes=fetched.sentence_echoes,
-            readable=self.readable_share.get(language, 0.0),
-        )
-        return evidence.ranked(fused_scores(evidence, settings))
-
-    def _coverage(self, words: list[tuple[str, ...]], terms: list[str], fetched: Candidates) -> np.ndarray:
-        """Per candidate, the share of the question's IDF its best language version contains.
-
-        A word counts once, by its best form ("France" may match as "france" or as "franc").
-        """
-        candidates = len(fetched.passages)
-        if not terms:
-            return np.zeros(candidates, dtype=np.float32)
-        words = list(dict.fromkeys(words))
-        idf = self.index.idf(terms)
-        weighted = fetched.presence * idf
-        column = {term: j for j, term in enumerate(terms)}
-        matched = sum(weighted[:, [column[t] for t in forms]].max(axis=1) for forms in words)
-        total = sum(float(idf[[column[t] for t in forms]].max()) for forms in words)
-        best = np.zeros(candidates, dtype=np.float64)
-        np.maximum.at(best, fetched.doc_owner, matched)
-        return (best / total).astype(np.float32) if total > 0 else best.astype(np.float32)
-
-    def _answerable(self, question: str, evidence: Evidence, language: str) -> bool:
-        """The gate's decision on ranked ``evidence`` for ``question``, asked in ``language``.
-
-        With an embedder the gate was not fitted for (the tests' hashing stand-in), the coverage
-        answers when the leading passages share vocabulary with the question, as a plain search would.
-        """
-        if self.null is None:
-            return bool(np.max(evidence.coverage[:5]) > 0)
-        raw = self.raw_features(evidence, self.echo_query(question))
-        return self.gate.answers(raw, self.null.get(language))
-
     def raw_features(self, evidence: Evidence, echo_query: np.ndarray) -> dict[str, float]:
-        """What the gate measures of ranked ``evidence`` (for :meth:`_answerable` and for fitting)."""
+        """What the decision measures of ranked ``evidence`` (for fitting)."""
         leading = self.corpus.passages[int(evidence.passages[0])]
         return raw_features(evidence, leading.original.language, self.background, echo_query)
 
     def probe_null(self, cache_dir: Path | None, bundle: Bundle | None = None) -> Null | None:
         """Ask the probe questions of this corpus, in each language: what "not about it" looks like here."""
-        if not self.gate.fits(self.embedder.name, self.aligner.name) or not self.corpus.passages:
+        if not self.decider.fits(self.embedder.name, self.aligner.name) or not self.corpus.passages:
             return None
         probes = probe_questions()
         asked = [(language, text) for language, texts in probes.items() for text in texts]
@@ -507,73 +473,15 @@ class Engine:
         queries = _query_vectors(cache_dir, self.embedder, texts, bundle)
         echoes = _query_vectors(cache_dir, self.aligner, texts, bundle)
         found: dict[str, list[dict[str, float]]] = {}
-        for (language, text), query, echo in zip(asked, queries, echoes, strict=True):
-            evidence = self._evidence(text, analyzer(language).word_forms(text, query=True), language, query)
-            if evidence is not None:
+        for (language, text), vector, echo in zip(asked, queries, echoes, strict=True):
+            question = Question(text, text, language, language, language, language)
+            words = tuple(tuple(forms) for forms in analyzer(language).word_forms(text, query=True))
+            query = Query(question, words, vector, echo)
+            pool = gather(query, self.index, self.settings.candidates, excluded=self.credits)
+            if pool is not None:
+                evidence = self.ranker.rank(weigh(query, pool, self.facts, self.settings))
                 found.setdefault(language, []).append(self.raw_features(evidence, echo))
         return Null.of(found) if found else None
-
-    def _fold(self, evidence: Evidence, limit: int, language: str) -> list[Result]:
-        """Results in order; a passage of another article that says what a better result's answer says folds into it.
-
-        "Says the same" is judged on the cross-lingual sentence vectors: some
-        sentence of the later passage is as close to the earlier result's
-        answering sentence as a translation or close paraphrase would be.
-        """
-        passages = self.corpus.passages
-        kept: list[tuple[int, np.ndarray | None, list[int]]] = []  # candidate, its answer's echo, folded passages
-        for candidate in range(len(evidence.passages)):
-            if len(kept) >= limit:
-                break
-            number = int(evidence.passages[candidate])
-            article = passages[number].article.id
-            echoes = evidence.sentence_echoes[evidence.rows_of(candidate)]
-            home = None
-            for leader, answer, folded in kept:
-                if answer is None or not len(echoes) or article == passages[int(evidence.passages[leader])].article.id:
-                    continue
-                if any(passages[p].article.id == article for p in folded):
-                    continue
-                if float(np.max(echoes @ answer)) >= self.settings.corroboration_similarity:
-                    home = folded
-                    break
-            if home is not None:
-                home.append(number)
-                continue
-            sentence = evidence.best_sentence_row(candidate)
-            kept.append((candidate, None if sentence is None else evidence.sentence_echoes[sentence], []))
-        return [self._result(evidence, candidate, language, folded) for candidate, _, folded in kept]
-
-    def _result(self, evidence: Evidence, candidate: int, language: str, folded: list[int]) -> Result:
-        number = int(evidence.passages[candidate])
-        passage: Passage = self.corpus.passages[number]
-        article = passage.article
-        translated = passage.translations.get(language) if language != passage.original.language else None
-        marked = evidence.highlighted_rows(candidate)
-        first = int(evidence.rows_of(candidate)[0]) if marked else 0
-        highlights = tuple(_span(evidence.sentence_spans[row]) for row in marked)
-        translation_highlights: tuple[Span, ...] = ()
-        if translated is not None and marked:
-            alignment = self.index.alignment(number, language)
-            if alignment is not None:
-                mapped = counterpart(list(alignment.beads), {row - first for row in marked})
-                translation_highlights = tuple(alignment.spans[i] for i in mapped)
-        return Result(
-            article_id=article.id,
-            passage_index=passage.position,
-            source=article.source,
-            title=article.title,
-            url=article.url,
-            published=article.published.isoformat(),
-            language=article.language,
-            text=passage.text,
-            translation=translated.text if translated else None,
-            translation_method=translated.method if translated else None,
-            score=float(evidence.fused[candidate]),
-            highlights=highlights,
-            translation_highlights=translation_highlights,
-            also_reported_by=tuple(_corroboration(self.corpus.passages[p]) for p in folded),
-        )
 
     def answers_from(
         self,
@@ -585,38 +493,32 @@ class Engine:
         query: np.ndarray | None = None,
         spell: bool = True,
     ) -> Answer:
-        """Answer ``question`` from ``passages`` (numbers in this corpus) only, under the same gate as :meth:`ask`.
+        """Answer ``question`` from ``passages`` (numbers in this corpus) only, decided as :meth:`ask` decides.
 
-        The question is looked up as usual, so the gate weighs the best of ``passages`` against the
-        rest of the corpus as it would any leader; the results are the given passages alone, and an
-        older passage saying the same thing folds into them as corroboration. Following a question
-        asks this of the passages a change brought; ``query``, the question's vector when the caller keeps
-        it (a followed question's is), saves embedding it again.
+        The question is looked up as usual, so the decision weighs the best of ``passages`` against
+        the rest of the corpus as it would any leader; the results are the given passages alone, and
+        an older passage saying the same thing folds into them as corroboration. Following a question
+        asks this of the passages a change brought; only ``answer`` confidence should alert. ``query``, the
+        question's e5 vector when the caller keeps it (a followed question's is), saves embedding it again.
         """
         question = " ".join(question.split())
         again = partial(self.answers_from, passages=passages, language=language)
         if spell and (read := self._spelled(question, language, hint, again)):
             return read
-        detection = self.detector.detect(question, hint)
-        answer_language = language if language in SUPPORTED else detection.language
-        refused = Answer(question, answer_language, False, (), detection.detected)
-        evidence = self._looked_up(question, detection, query)
+        read = self.read(question, hint=hint, language=language)
+        evidence = self.ranked_evidence(read, query)
         wanted = np.isin(evidence.passages, np.fromiter(passages, np.int64)) if evidence is not None else None
         if evidence is None or wanted is None or not wanted.any():
-            return refused
+            return self.presenter.refusal(read)
         # Put the best of the given passages first (the ranking is otherwise untouched), so that the
-        # gate judges it, and restore its score afterwards.
+        # decision judges it, and restore its score afterwards.
         lead = int(np.flatnonzero(wanted)[0])
         lift = np.zeros_like(evidence.fused)
         lift[lead] = float(evidence.fused[0]) - float(evidence.fused[lead]) + 1.0
         led = evidence.ranked(evidence.fused + lift)
         led = dataclasses.replace(led, fused=np.concatenate([led.fused[:1] - lift[lead], led.fused[1:]]))
-        if not self._answerable(question, led, detection.language):
-            return refused
-        given = {(self.corpus.passages[p].article.id, self.corpus.passages[p].position) for p in passages}
-        folded = self._fold(led, self.settings.candidates, answer_language)
-        results = [r for r in folded if (r.article_id, r.passage_index) in given]
-        return Answer(question, answer_language, True, tuple(results[:1]), detection.detected, tuple(results[1:]))
+        decision = self.decide(read, led)
+        return self.presenter.answer_from(read, led, decision, passages, self.settings.candidates)
 
 
 def _batch(
@@ -746,19 +648,12 @@ def _centroids(vectors: np.ndarray, article_of_row: np.ndarray, articles: int) -
     return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
 
 
-def _corroboration(passage: Passage) -> Corroboration:
-    article = passage.article
-    return Corroboration(article.id, passage.position, article.source, article.title, article.url, passage.text)
-
 
 def _body_sentences(rendition: Rendition) -> list[Span]:
     """Sentences of the passage's body, as offsets into its whole text: a subheading is never highlighted."""
     offset = len(rendition.text) - len(rendition.body)
     return [(start + offset, end + offset) for start, end in sentence_spans(rendition.body)]
 
-
-def _span(row: np.ndarray) -> Span:
-    return int(row[0]), int(row[1])
 
 
 def _credits(batch: IndexBatch, passages: int) -> np.ndarray:
@@ -774,15 +669,3 @@ def _outcome(answer: Answer) -> tuple[object, ...]:
     """What a reader sees of an answer: whether and how sure it answers, and the passages and sentences quoted."""
     shown = tuple((r.article_id, r.passage_index, r.highlights) for r in answer.results)
     return answer.answered, answer.hedged, shown
-
-
-def _analysis_language(detection: Detection) -> str:
-    """Analyse a question in the language it looks like, even an unsupported one (no stemming then)."""
-    return detection.detected or detection.language
-
-
-def _owner_max(scores: np.ndarray, owner: np.ndarray, groups: int) -> np.ndarray:
-    """Per group, its best score (-1 for a group with no rows)."""
-    best = np.full(groups, -1.0, dtype=np.float32)
-    np.maximum.at(best, owner, scores)
-    return best

@@ -45,7 +45,20 @@ PROBES = Path(__file__).with_name("probes.yaml")
 POOLED = "*"
 """The null of every probe language together, for a question in a language with no probes."""
 
-RAW_FEATURES = ("passage", "sentence", "over_language", "over_candidates", "echo_over_language", "coverage", "readable")
+RAW_FEATURES = (
+    "passage",
+    "sentence",
+    "over_language",
+    "over_candidates",
+    "echo_over_language",
+    "coverage",
+    "readable",
+    "score",
+    "score_margin",
+    "score_over_mean",
+    "echo",
+    "echo_margin",
+)
 """What :func:`raw_features` measures of the leading candidate."""
 
 Raw = Mapping[str, float]
@@ -59,6 +72,12 @@ FEATURES: dict[str, Callable[[Raw, Raw], float]] = {
     "readable": lambda raw, null: raw["readable"],
     "readable_x_passage_over_probes": lambda raw, null: raw["readable"] * (raw["passage"] - null["passage"]),
     "readable_x_sentence_over_probes": lambda raw, null: raw["readable"] * (raw["sentence"] - null["sentence"]),
+    "score_over_probes": lambda raw, null: raw["score"] - null["score"],
+    "score_margin": lambda raw, null: raw["score_margin"],
+    "score_over_mean": lambda raw, null: raw["score_over_mean"],
+    "echo_over_probes": lambda raw, null: raw["echo"] - null["echo"],
+    "echo_margin": lambda raw, null: raw["echo_margin"],
+    "sentence_over_probes": lambda raw, null: raw["sentence"] - null["sentence"],
 }
 """The gate's vocabulary: each feature from the raw evidence and the probes' mean raw evidence."""
 
@@ -113,7 +132,17 @@ def raw_features(evidence: Evidence, language: str, background: Background, echo
     rows = evidence.rows_of(0)
     echo = float(np.max(evidence.sentence_echoes[rows] @ echo_query)) if len(rows) else 0.0
     candidates = float(np.mean(evidence.sentence_cosines)) if len(evidence.sentence_cosines) else sentence
+    fused = evidence.fused
+    score = float(fused[0]) if len(fused) else 0.0
+    second = float(fused[1]) if len(fused) > 1 else score
+    echoes = evidence.sentence_echo
+    top_echo = float(echoes[0]) if len(echoes) else 0.0
     return {
+        "score": score,
+        "score_margin": score - second,
+        "score_over_mean": score - float(np.mean(fused)) if len(fused) else 0.0,
+        "echo": top_echo,
+        "echo_margin": top_echo - float(np.max(echoes[1:])) if len(echoes) > 1 else 0.0,
         "passage": passage,
         "sentence": sentence,
         "over_language": background.margin(sentence, evidence.question, language),

@@ -44,6 +44,8 @@ class Settings:
     sentence_weight: float = float(_RANKING["sentence_weight"])
     residual_weight: float = float(_RANKING["residual_weight"])
     """How much a sentence counts for what it says beyond its article's common theme (see ``evidence``)."""
+    echo_weight: float = float(_RANKING.get("echo_weight", 0.0))
+    """How much a sentence's USE cosine adds to its e5 cosine when finding a passage's answering sentence."""
     lexical_weight: float = float(_RANKING["lexical_weight"])
     """BM25, relative to this question's best (fitted to nothing: coverage does its work better)."""
     coverage_weight: float = float(_RANKING["coverage_weight"])
