@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final
 
 import httpx
 
-from .http import ServiceClient
+from .http import Closing, ServiceClient
 from .libretranslate import TranslationError
 
 FREE_URL: Final = "https://api-free.deepl.com"
@@ -46,7 +45,7 @@ def default_url(api_key: str) -> str:
     return FREE_URL if api_key.strip().endswith(":fx") else PRO_URL
 
 
-class DeepL:
+class DeepL(Closing):
     """The DeepL API's text translation; thread-safe, one shared connection pool."""
 
     name = "DeepL"
@@ -84,14 +83,6 @@ class DeepL:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> DeepL:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def translate_batch(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         if not texts:

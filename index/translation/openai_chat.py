@@ -18,13 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final
 
 import httpx
 
 from ..languages import language_name
-from .http import ServiceClient
+from .http import Closing, ServiceClient
 from .libretranslate import TranslationError
 
 OPENAI_URL: Final = "https://api.openai.com/v1"
@@ -52,7 +51,7 @@ class Marked:
     """The translation of each sentence, in order; None when the reply's markers did not match."""
 
 
-class OpenAIChat:
+class OpenAIChat(Closing):
     """Translation by a chat model behind an OpenAI-compatible API; thread-safe, one connection pool."""
 
     name = "OpenAI-compatible model"
@@ -88,14 +87,6 @@ class OpenAIChat:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> OpenAIChat:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def translate_batch(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         """One request per text (a prompt holds one passage)."""
