@@ -34,7 +34,7 @@ import numpy as np
 
 from ..corpus.credits import is_credit_line
 from ..corpus.model import Corpus, Passage, Rendition
-from ..languages import SUPPORTED, LanguageDetector
+from ..languages import LanguageDetector
 from .alignment import align
 from .analysis import analyzer
 from .answer import Answer, Span
@@ -369,20 +369,17 @@ class Engine:
         the stages in order: query, candidates, evidence, ranking, decision, presentation.
         ``spell``: read typing mistakes as the corpus words meant (see :meth:`_spelled`).
         """
-        question = " ".join(question.split())
-        if spell and (read := self._spelled(question, language, hint, partial(self.ask, k=k, language=language))):
-            return read
         read = self.read(question, hint=hint, language=language)
+        if spell and (spelled := self._spelled(read, hint, partial(self.ask, k=k, language=language))):
+            return spelled
         evidence = self.ranked_evidence(read)
         if evidence is None:
             return self.presenter.refusal(read)
         decision = self.decide(read, evidence)
         return self.presenter.answer(read, evidence, decision, k, self.settings.more_results)
 
-    def _spelled(
-        self, question: str, language: str | None, hint: str | None, ask: Callable[..., Answer]
-    ) -> Answer | None:
-        """The answer when reading typing mistakes decides it; None to answer ``question`` as typed.
+    def _spelled(self, read: Question, hint: str | None, ask: Callable[..., Answer]) -> Answer | None:
+        """The answer when reading typing mistakes decides it; None to answer the question as ``read``.
 
         A question with no word the corpus or an answer language knows ("asdf qwerty", "x") is about
         nothing the coverage holds: refused. One with typing mistakes is answered as corrected
@@ -390,16 +387,14 @@ class Engine:
         """
         if self.speller is None:
             return None
-        detection = self.detector.detect(question, hint)
-        correction = self.speller.correct(question, detection.language)
+        correction = self.speller.correct(read.asked, read.decided)
         if not self.speller.knows_any(correction.text):
-            answer_language = language if language in SUPPORTED else detection.language
-            return Answer(question, answer_language, False, (), detection.detected)
+            return self.presenter.refusal(read)
         if not correction.changed:
             return None
-        corrected, typed = ask(correction.text, hint=hint, spell=False), ask(question, hint=hint, spell=False)
+        corrected, typed = ask(correction.text, hint=hint, spell=False), ask(read.asked, hint=hint, spell=False)
         changed = _outcome(corrected) != _outcome(typed)
-        return replace(corrected, question=question, read_as=correction.text if changed else None)
+        return replace(corrected, question=read.asked, read_as=correction.text if changed else None)
 
     @property
     def presenter(self) -> Presenter:
@@ -501,11 +496,10 @@ class Engine:
         asks this of the passages a change brought; only ``answer`` confidence should alert. ``query``, the
         question's e5 vector when the caller keeps it (a followed question's is), saves embedding it again.
         """
-        question = " ".join(question.split())
-        again = partial(self.answers_from, passages=passages, language=language)
-        if spell and (read := self._spelled(question, language, hint, again)):
-            return read
         read = self.read(question, hint=hint, language=language)
+        again = partial(self.answers_from, passages=passages, language=language)
+        if spell and (spelled := self._spelled(read, hint, again)):
+            return spelled
         evidence = self.ranked_evidence(read, query)
         wanted = np.isin(evidence.passages, np.fromiter(passages, np.int64)) if evidence is not None else None
         if evidence is None or wanted is None or not wanted.any():
