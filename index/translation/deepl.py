@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import httpx
 
-from .http import Closing, ServiceClient
-from .libretranslate import TranslationError
+from .http import ServiceClient
+from .libretranslate import Closing, TranslationError
 
 FREE_URL: Final = "https://api-free.deepl.com"
 PRO_URL: Final = "https://api.deepl.com"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import httpx
 
@@ -18,21 +17,6 @@ from .libretranslate import TranslationError
 
 MAX_ERROR_CHARS: Final = 200
 _WHITESPACE = re.compile(r"\s+")
-
-
-class Closing:
-    """A client used as a context manager: ``with DeepL(...) as service:`` closes its connections on the way out."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class ServiceClient:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, Self
 
 import httpx
 
@@ -90,7 +90,22 @@ def batches(texts: Sequence[str], max_batch: int, max_chars: int) -> list[list[i
     return groups
 
 
-class LibreTranslate:
+class Closing:
+    """A client used as a context manager (``with DeepL(...) as service:``): its connections close on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class LibreTranslate(Closing):
     """A client for a LibreTranslate server's ``POST /translate``; thread-safe, one shared connection pool."""
 
     name = "LibreTranslate"
@@ -132,14 +147,6 @@ class LibreTranslate:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> LibreTranslate:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def translate_batch(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         if not texts:

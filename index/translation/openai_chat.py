@@ -23,8 +23,8 @@ from typing import Any, Final
 import httpx
 
 from ..languages import language_name
-from .http import Closing, ServiceClient
-from .libretranslate import TranslationError
+from .http import ServiceClient
+from .libretranslate import Closing, TranslationError
 
 OPENAI_URL: Final = "https://api.openai.com/v1"
 _MARKER = re.compile(r"\s*⟦(\d+)⟧\s*")
