@@ -29,6 +29,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from retrieval import table  # noqa: E402  (bench/ is on the path: these run as scripts)
+
 from index.search.sentences import sentence_spans  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "sentences.yaml"
@@ -126,14 +128,10 @@ def main() -> int:
         cells = [f"{scores[lang][0]:.2f}" for lang in LANGUAGES]
         whole = scores["all"]
         rows.append([name, *cells, f"{whole[0]:.2f} / {whole[1]:.3f}", f"{speed(split, texts, args.repeat):.0f}"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(f"{len(items)} labelled texts; {len(texts)} bundled passages timed; "
           f"{dt.date.today()}, load {os.getloadavg()[0]:.1f}")
     print("exact: share of texts split exactly right, per language")
-    for index, row in enumerate(rows):
-        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if index == 0:
-            print("-+-".join("-" * width for width in widths))
+    print(table([tuple(row) for row in rows]))
     return 0
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from retrieval import table  # noqa: E402  (bench/ is on the path: these run as scripts)
+
 from corpus import BUNDLED  # noqa: E402
 from index import load_corpus  # noqa: E402
 from index.search.spelling import TWO_EDITS_FROM, Corrector, corpus_words, is_common_word  # noqa: E402
@@ -135,12 +137,8 @@ def main() -> int:
     Corrector.of_texts(texts)
     read = time.perf_counter() - started
     rows.append(("150,000 texts (bundled, repeated)", "ours: read the texts + build", f"{read:.2f}", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(f"{dt.date.today()}, load {os.getloadavg()[0]:.1f}; {args.questions} mistaken words per vocabulary")
-    for index, row in enumerate(rows):
-        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if index == 0:
-            print("-+-".join("-" * width for width in widths))
+    print(table([tuple(row) for row in rows]))
     return 0
 
 
