@@ -14,6 +14,7 @@ import pytest
 from bot._service import AnswerService
 from corpus import BUNDLED
 from index import Corpus, Engine, LanguageDetector, load_corpus
+from index.search import analysis
 
 from .botkit import TOKEN, application, bot_config
 from .fakebot import FakeBotAPI
@@ -53,6 +54,20 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def count_analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, every text the analyser indexes (not questions) is appended to the list returned."""
+    analysed: list[str] = []
+    real = analysis.Analyzer.terms
+
+    def counting(self: analysis.Analyzer, text: str, *, query: bool = False) -> list[str]:
+        if not query:
+            analysed.append(text)
+        return real(self, text, query=query)
+
+    monkeypatch.setattr(analysis.Analyzer, "terms", counting)
+    return analysed
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,10 @@ from bot._service import AnswerService
 from index import Engine, LanguageDetector, load_corpus
 from index.intake.feeds import FeedSpec
 from index.intake.fetch import FetchSettings
-from index.search import analysis
 from index.search.sentences import sentence_spans
 
 from .botkit import ADMIN_ID, application, bot_config, message, update_for, user
-from .conftest import HashingEmbedder
+from .conftest import HashingEmbedder, count_analysed
 from .fakebot import FakeBotAPI
 from .intake.test_feeds import FEED, NOW, Site, public
 from .test_curation import make_service
@@ -112,15 +111,7 @@ async def test_a_poll_pays_only_for_what_it_adds_and_what_it_adds_answers(
     )
     await bot_app.initialize()
     try:
-        analysed: list[str] = []
-        real = analysis.Analyzer.terms
-
-        def counting(self: analysis.Analyzer, text: str, *, query: bool = False) -> list[str]:
-            if not query:
-                analysed.append(text)
-            return real(self, text, query=query)
-
-        monkeypatch.setattr(analysis.Analyzer, "terms", counting)
+        analysed = count_analysed(monkeypatch)
         embedder.calls.clear()
         before = {a.id for a in service.engine.corpus.articles}
         assert await poll_due_feeds(bot_app, now=NOW) is not None

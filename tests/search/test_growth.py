@@ -20,12 +20,11 @@ from hypothesis import strategies as st
 
 from index import Engine, load_corpus
 from index.languages import LanguageDetector
-from index.search import analysis
 from index.search.bundle import EMPTY
 from index.search.embedded import EmbeddedBackend
 from index.search.growth import SharedRows
 
-from ..conftest import HashingEmbedder
+from ..conftest import HashingEmbedder, count_analysed
 
 SENTENCES = {
     "en": [
@@ -132,15 +131,7 @@ def test_an_add_embeds_and_analyses_only_what_it_brings(
     embedder = HashingEmbedder()
     backend = EmbeddedBackend(background=False)
     engine = Engine.build(load_corpus(tmp_path), embedder=embedder, detector=detector_, backend=backend, bundle=EMPTY)
-    analysed: list[str] = []
-    real = analysis.Analyzer.terms
-
-    def counting(self: analysis.Analyzer, text: str, *, query: bool = False) -> list[str]:
-        if not query:
-            analysed.append(text)
-        return real(self, text, query=query)
-
-    monkeypatch.setattr(analysis.Analyzer, "terms", counting)
+    analysed = count_analysed(monkeypatch)
     embedder.calls.clear()
     write(tmp_path, "b00", 4)
     corpus = load_corpus(tmp_path)
